@@ -1,0 +1,29 @@
+"""The project's prefix map, read from ``ontology/prefixes.ttl`` (the one place it is written)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from rdflib import Graph, Namespace
+
+from clinical_kg.resources import prefixes_file
+
+
+@cache
+def prefix_map() -> dict[str, str]:
+    """Prefix to namespace IRI, sorted by prefix."""
+    graph = Graph(bind_namespaces="none")
+    graph.parse(prefixes_file(), format="turtle")
+    return dict(sorted((prefix, str(ns)) for prefix, ns in graph.namespaces() if prefix))
+
+
+def bind_prefixes(graph: Graph) -> Graph:
+    """Bind exactly the project's prefixes on ``graph`` (replacing rdflib's defaults) and return it."""
+    for prefix, namespace in prefix_map().items():
+        graph.bind(prefix, Namespace(namespace), override=True, replace=True)
+    return graph
+
+
+def sparql_prologue() -> str:
+    """``PREFIX`` lines for every project prefix, for ad-hoc queries and the query page."""
+    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in prefix_map().items())
