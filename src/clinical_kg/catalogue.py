@@ -1,0 +1,167 @@
+"""The query catalogue: one ``queries/<name>.rq`` per question, with a ``#+`` header.
+
+Header (grlc convention; the file stays valid SPARQL)::
+
+    #+ title: Conditions that cause a symptom
+    #+ description: ...
+    #+ parameters:
+    #+   - {name: symptom, type: term, class: ckg:Symptom, example: "radiating leg pain"}
+    #+ returns: [condition, conditionLabel, ...]
+
+Each parameter has a ``VALUES ?var { ... }`` block (``var`` defaults to its name) in the query body, holding its
+example value, so the file runs as it is in any SPARQL editor. Running a catalogue query
+resolves each user value to a graph term and replaces the content of its blocks with the
+terms' N-Triples forms: values are bound as RDF terms, never pasted as text. ``multiple: true``
+parameters take several values (``--param symptoms=a --param symptoms=b``); ``required:
+false`` parameters left out are bound to ``UNDEF``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+from rdflib import Literal, URIRef
+from rdflib.term import Node
+
+from clinical_kg import resources
+from clinical_kg.errors import QueryError
+from clinical_kg.namespaces import prefix_map
+from clinical_kg.store import KnowledgeGraph, QueryResult
+from clinical_kg.terms import TermIndex
+
+_HEADER = re.compile(r"^#\+ ?(.*)$")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A catalogue query parameter as declared in the header."""
+
+    name: str
+    var: str = ""
+    type: str = "term"
+    example: str | list[str] | None = None
+    description: str = ""
+    multiple: bool = False
+    required: bool = True
+    prefer_class: str | None = None
+
+
+@dataclass(frozen=True)
+class CatalogueQuery:
+    """One named question: its header and SPARQL text."""
+
+    name: str
+    title: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    returns: tuple[str, ...]
+    text: str
+    path: Path = field(compare=False)
+
+    def values_block(self, name: str) -> re.Pattern[str]:
+        """The pattern of the ``VALUES ?name { ... }`` block of a parameter."""
+        return re.compile(r"VALUES\s+\?" + re.escape(name) + r"\s*\{[^{}]*\}", re.IGNORECASE)
+
+
+def parse_query_file(path: Path) -> CatalogueQuery:
+    """Read a catalogue ``.rq`` file and its ``#+`` header; raise QueryError if the header is wrong."""
+    text = path.read_text(encoding="utf-8")
+    header_lines = [m.group(1) for line in text.splitlines() if (m := _HEADER.match(line))]
+    try:
+        header = yaml.safe_load("\n".join(header_lines)) or {}
+    except yaml.YAMLError as exc:
+        raise QueryError(f"{path}: the #+ header is not valid YAML: {exc}") from None
+    for key in ("title", "description", "returns"):
+        if key not in header:
+            raise QueryError(f"{path}: the #+ header lacks {key!r}")
+    parameters = []
+    for spec in header.get("parameters") or []:
+        spec = dict(spec)
+        prefer = spec.pop("class", None)
+        spec.setdefault("var", spec.get("name", ""))
+        parameters.append(Parameter(prefer_class=prefer, **spec))
+    query = CatalogueQuery(
+        name=path.stem,
+        title=str(header["title"]),
+        description=str(header["description"]),
+        parameters=tuple(parameters),
+        returns=tuple(header["returns"]),
+        text=text,
+        path=path,
+    )
+    for parameter in query.parameters:
+        if not query.values_block(parameter.var).search(text):
+            raise QueryError(f"{path}: parameter {parameter.name!r} needs a `VALUES ?{parameter.var} {{ }}` block")
+    return query
+
+
+@cache
+def load_catalogue(folder: Path | None = None) -> dict[str, CatalogueQuery]:
+    """Every catalogue query by name (file stem), from the shipped ``queries/`` folder by default."""
+    folder = folder or resources.queries_dir()
+    return {path.stem: parse_query_file(path) for path in sorted(folder.glob("*.rq"))}
+
+
+def get_query(name: str) -> CatalogueQuery:
+    """A catalogue query by name, or a QueryError naming the closest names."""
+    catalogue = load_catalogue()
+    if name not in catalogue:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(catalogue), n=3, cutoff=0.4)
+        hint = f"did you mean {', '.join(close)}?" if close else "run `ckg queries` to list the catalogue"
+        raise QueryError(f"no catalogue query named {name!r}", hint=hint)
+    return catalogue[name]
+
+
+def _expand(curie: str | None) -> URIRef | None:
+    if not curie:
+        return None
+    prefix, _, local = curie.partition(":")
+    return URIRef(prefix_map()[prefix] + local)
+
+
+def bind_parameters(
+    query: CatalogueQuery, values: dict[str, list[str]], index: TermIndex
+) -> tuple[str, dict[str, list[Node]]]:
+    """The query text with every parameter's VALUES block filled with resolved terms."""
+    known = {p.name: p for p in query.parameters}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        expected = ", ".join(known) or "none"
+        raise QueryError(f"{query.name} has no parameter {unknown[0]!r}", hint=f"its parameters: {expected}")
+    text = query.text
+    bound: dict[str, list[Node]] = {}
+    for parameter in query.parameters:
+        given = values.get(parameter.name, [])
+        if not given and parameter.required:
+            example = parameter.example if isinstance(parameter.example, str) else (parameter.example or [""])[0]
+            raise QueryError(
+                f"{query.name} needs the parameter {parameter.name!r}",
+                hint=f'for example: --param {parameter.name}="{example}"',
+            )
+        if len(given) > 1 and not parameter.multiple:
+            raise QueryError(f"{query.name} takes one value for {parameter.name!r}, got {len(given)}")
+        if parameter.type == "term":
+            terms: list[Node] = [
+                index.resolve(v, parameter=parameter.name, prefer=_expand(parameter.prefer_class)) for v in given
+            ]
+        else:
+            terms = [Literal(v) for v in given]
+        bound[parameter.name] = terms
+        content = " ".join(dict.fromkeys(t.n3() for t in terms)) or "UNDEF"
+        block = f"VALUES ?{parameter.var} {{ {content} }}"
+        text = query.values_block(parameter.var).sub(lambda _m, block=block: block, text)
+    return text, bound
+
+
+def run_query(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None = None,
+              index: TermIndex | None = None) -> QueryResult:  # fmt: skip
+    """Run catalogue query ``name`` with parameter values (labels, synonyms, CURIEs or IRIs)."""
+    query = get_query(name)
+    text, _ = bind_parameters(query, values or {}, index or TermIndex(kg))
+    return kg.query(text)

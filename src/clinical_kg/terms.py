@@ -1,0 +1,145 @@
+"""Turning what a user types (a label, synonym, CURIE, code or IRI) into a graph term.
+
+The index is built with one SPARQL query over the entities' preferred labels, synonyms and
+cross-references, so it costs the same on every engine.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from rdflib import URIRef
+
+from clinical_kg.errors import AmbiguousTermError, UnknownTermError
+from clinical_kg.namespaces import prefix_map
+from clinical_kg.results import compact
+from clinical_kg.store import KnowledgeGraph
+
+_INDEX_QUERY = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX ckg: <https://w3id.org/clinical-kg/vocab/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?entity ?kind ?text ?class ?classLabel WHERE {
+  {
+    ?entity skos:prefLabel ?text . BIND("label" AS ?kind)
+  } UNION {
+    ?entity skos:altLabel ?text . BIND("synonym" AS ?kind)
+  } UNION {
+    ?entity ?xref ?text . ?xref rdfs:subPropertyOf ckg:xref . BIND(STRAFTER(STR(?xref), STR(ckg:)) AS ?kind)
+  }
+  ?entity a ?class .
+  OPTIONAL { ?class rdfs:label ?classLabel }
+}
+"""
+
+# Codes that are CURIEs already (HP:0011868) and schemes given with a prefix (MESH:D012585).
+_XREF_PREFIXES = {"hpo": "", "mondo": "", "chebi": "", "icd10": "ICD10:", "icd10cm": "ICD10CM:", "mesh": "MESH:",
+                  "snomedct": "SNOMEDCT:", "umls": "UMLS:"}  # fmt: skip
+_CURIE = re.compile(r"^([A-Za-z][\w.-]*):(\S+)$")
+
+
+def normalise(text: str) -> str:
+    """Case-folded text with white space folded: how labels are compared."""
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Match:
+    """One entity found for a text: its IRI, preferred label, class and the name that matched."""
+
+    iri: URIRef
+    label: str
+    type: str
+    matched: str
+    how: str
+
+
+class TermIndex:
+    """Labels, synonyms and codes of every entity, for resolving parameter values."""
+
+    def __init__(self, kg: KnowledgeGraph) -> None:
+        self.by_key: dict[str, set[URIRef]] = defaultdict(set)
+        self.names: dict[str, str] = {}  # normalised name -> name as written
+        self.label: dict[URIRef, str] = {}
+        self.types: dict[URIRef, set[str]] = defaultdict(set)
+        self.classes: dict[URIRef, set[URIRef]] = defaultdict(set)
+        for entity, kind, text, cls, class_label in kg.query(_INDEX_QUERY).rows:
+            name = str(text)
+            self.classes[entity].add(cls)
+            if class_label is not None and str(cls).startswith(prefix_map()["ckg"]):
+                self.types[entity].add(str(class_label))
+            if str(kind) == "label":
+                self.label[entity] = name
+            elif str(kind) in _XREF_PREFIXES:
+                name = _XREF_PREFIXES[str(kind)] + name
+            key = normalise(name)
+            self.by_key[key].add(entity)
+            self.names.setdefault(key, name)
+
+    def describe(self, iri: URIRef) -> tuple[str, str]:
+        """(preferred label, type) of an entity, for messages and lookup output."""
+        return self.label.get(iri, compact(iri)), ", ".join(sorted(self.types.get(iri, ()))) or "?"
+
+    def lookup(self, text: str, limit: int = 10) -> list[Match]:
+        """Entities whose label, synonym or code equals, contains or resembles ``text``."""
+        key = normalise(text)
+        found: dict[URIRef, Match] = {}
+
+        def add(keys: list[str], how: str) -> None:
+            for k in keys:
+                for iri in sorted(self.by_key[k]):
+                    if iri not in found:
+                        label, kind = self.describe(iri)
+                        found[iri] = Match(iri, label, kind, self.names[k], how)
+
+        iri = self._iri(text)
+        if iri is not None:
+            label, kind = self.describe(iri)
+            found[iri] = Match(iri, label, kind, compact(iri), "identifier")
+        add([key] if key in self.by_key else [], "exact")
+        add(sorted(k for k in self.by_key if key and key in k and k != key), "contains")
+        add(difflib.get_close_matches(key, list(self.by_key), n=limit, cutoff=0.75), "similar")
+        return list(found.values())[:limit]
+
+    def _iri(self, text: str) -> URIRef | None:
+        value = text.strip()
+        if value.startswith("<") and value.endswith(">"):
+            value = value[1:-1]
+        if value.startswith(("http://", "https://")):
+            iri = URIRef(value)
+            return iri if iri in self.classes else None
+        curie = _CURIE.match(value)
+        if curie and curie.group(1) in prefix_map():
+            iri = URIRef(prefix_map()[curie.group(1)] + curie.group(2))
+            return iri if iri in self.classes else None
+        return None
+
+    def resolve(self, text: str, parameter: str = "value", prefer: URIRef | None = None) -> URIRef:
+        """The one entity that ``text`` names, or a clear error with the closest labels.
+
+        ``prefer`` (a class) settles ambiguity when exactly one candidate has that class.
+        """
+        iri = self._iri(text)
+        if iri is not None:
+            return iri
+        candidates = sorted(self.by_key.get(normalise(text), ()))
+        if prefer is not None and len(candidates) > 1:
+            preferred = [c for c in candidates if prefer in self.classes[c]]
+            if len(preferred) == 1:
+                return preferred[0]
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            listing = "; ".join(f"{compact(c)} ({self.describe(c)[0]}, {self.describe(c)[1]})" for c in candidates)
+            raise AmbiguousTermError(
+                f"{parameter}={text!r} names several entities: {listing}",
+                hint="give the CURIE of the one you mean, e.g. " + compact(candidates[0]),
+            )
+        close = [m.label for m in self.lookup(text, limit=5) if m.how != "identifier"]
+        hint = (
+            f"did you mean: {', '.join(dict.fromkeys(close))}?" if close else "try `ckg lookup TEXT` to search labels"
+        )
+        raise UnknownTermError(f"{parameter}={text!r} matches no label, synonym, code or IRI in the graph", hint=hint)

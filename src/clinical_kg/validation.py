@@ -1,0 +1,112 @@
+"""SHACL validation of the graph against the shipped shapes (pySHACL), with readable reports."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+from pyshacl import validate
+from rdflib import RDF, SH, Graph, URIRef
+from rdflib.term import Node
+
+from clinical_kg import resources
+from clinical_kg.results import compact
+
+SEVERITY_ORDER = {SH.Violation: 0, SH.Warning: 1, SH.Info: 2}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One result of a SHACL report."""
+
+    severity: URIRef
+    focus: Node
+    shape: Node
+    path: Node | None
+    value: Node | None
+    message: str
+
+    @property
+    def severity_name(self) -> str:
+        """'Violation', 'Warning' or 'Info'."""
+        return str(self.severity).rsplit("#", 1)[-1]
+
+
+@dataclass
+class Report:
+    """The outcome of a validation: the problems found and the report graph."""
+
+    problems: list[Problem]
+    graph: Graph
+
+    @property
+    def conforms(self) -> bool:
+        """True when there is no violation (warnings and infos do not count)."""
+        return not any(p.severity == SH.Violation for p in self.problems)
+
+
+@cache
+def shapes_graph() -> Graph:
+    """All shape files merged into one graph."""
+    graph = Graph()
+    for path in resources.shape_files():
+        graph.parse(path, format="turtle")
+    return graph
+
+
+def validate_graph(data: Graph, focus_nodes: list[Node] | None = None) -> Report:
+    """Validate ``data`` (vocabulary and data together) against the shipped shapes."""
+    kwargs = {"focus_nodes": focus_nodes} if focus_nodes else {}
+    _conforms, report_graph, _text = validate(
+        data_graph=data,
+        shacl_graph=shapes_graph(),
+        ont_graph=None,
+        inference="none",
+        advanced=True,
+        meta_shacl=False,
+        allow_warnings=True,
+        do_owl_imports=False,
+        js=False,
+        **kwargs,
+    )
+    problems = []
+    for result in report_graph.subjects(RDF.type, SH.ValidationResult):
+        problems.append(
+            Problem(
+                severity=report_graph.value(result, SH.resultSeverity),
+                focus=report_graph.value(result, SH.focusNode),
+                shape=report_graph.value(result, SH.sourceShape),
+                path=report_graph.value(result, SH.resultPath),
+                value=report_graph.value(result, SH.value),
+                message=str(report_graph.value(result, SH.resultMessage) or ""),
+            )
+        )
+    problems.sort(key=lambda p: (SEVERITY_ORDER.get(p.severity, 3), str(p.shape), str(p.focus), str(p.value)))
+    return Report(problems, report_graph)
+
+
+def format_report(report: Report, labels: dict[Node, str]) -> str:
+    """A readable report grouped by shape, with the labels of the focus nodes."""
+    if not report.problems:
+        return "The graph conforms to the shapes: no violations, no warnings.\n"
+    by_shape: dict[tuple[str, Node], list[Problem]] = defaultdict(list)
+    for problem in report.problems:
+        by_shape[(problem.severity_name, problem.shape)].append(problem)
+    lines = []
+    for (severity, shape), problems in by_shape.items():
+        lines.append(f"{severity}: {compact(shape)} ({len(problems)})")
+        lines.append(f"  {problems[0].message}")
+        for p in problems:
+            label = labels.get(p.focus)
+            focus = f"{compact(p.focus)}" + (f' "{label}"' if label else "")
+            detail = f" {compact(p.path)}" if p.path is not None else ""
+            detail += f" = {compact(p.value)}" if p.value is not None else ""
+            lines.append(f"  - {focus}{detail}")
+    counts = defaultdict(int)
+    for p in report.problems:
+        counts[p.severity_name] += 1
+    summary = ", ".join(f"{n} {k.lower()}{'s' if n != 1 else ''}" for k, n in sorted(counts.items()))
+    verdict = "conforms" if report.conforms else "does not conform"
+    lines.append(f"\nThe graph {verdict}: {summary}.")
+    return "\n".join(lines) + "\n"
