@@ -38,7 +38,8 @@ def to_json(result: QueryResult) -> str:
     if result.form == "ASK":
         return json.dumps({"head": {}, "boolean": result.boolean}, indent=2) + "\n"
     bindings = [
-        {var: _json_term(term) for var, term in zip(result.variables, row, strict=True) if term is not None} for row in result.rows
+        {var: _json_term(term) for var, term in zip(result.variables, row, strict=True) if term is not None}
+        for row in result.rows
     ]
     return json.dumps({"head": {"vars": result.variables}, "results": {"bindings": bindings}}, indent=2) + "\n"
 
