@@ -165,3 +165,40 @@ def run_query(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None
     query = get_query(name)
     text, _ = bind_parameters(query, values or {}, index or TermIndex(kg))
     return kg.query(text)
+
+
+def catalogue_markdown(catalogue: dict[str, CatalogueQuery]) -> str:
+    """The catalogue as a Markdown page (docs/queries.md), generated from the headers."""
+    lines = [
+        "# Query catalogue",
+        "",
+        "Generated from the `#+` headers of `queries/*.rq` by `scripts/generate_catalogue_docs.py`: do not edit.",
+        "",
+        "| name | parameters | answers |",
+        "|---|---|---|",
+    ]
+    for query in catalogue.values():
+        params = ", ".join(
+            f"`{p.name}`" + (" (optional)" if not p.required else "") + (" (repeatable)" if p.multiple else "")
+            for p in query.parameters
+        )
+        lines.append(f"| [`{query.name}`](#{query.name}) | {params or 'none'} | {query.title} |")
+    for query in catalogue.values():
+        lines += ["", f"## {query.name}", "", f"**{query.title}.** {query.description}", ""]
+        for p in query.parameters:
+            example = p.example if isinstance(p.example, list) else [p.example]
+            flags = "".join([" optional;" if not p.required else "", " repeatable;" if p.multiple else ""])
+            lines.append(f"- `{p.name}`:{flags} {p.description} (example: {', '.join(f'`{e}`' for e in example)})")
+        args = " ".join(
+            f'--param {p.name}="{e}"'
+            for p in query.parameters
+            for e in (p.example if isinstance(p.example, list) else [p.example])
+        )
+        lines += [
+            f"- returns: {', '.join(f'`{r}`' for r in query.returns)}",
+            "",
+            "```sh",
+            f"ckg query {query.name} {args}".rstrip(),
+            "```",
+        ]
+    return "\n".join(lines) + "\n"

@@ -67,10 +67,18 @@ def to_tsv(result: QueryResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
 def _tsv_term(term: Node) -> str:
-    text = term.n3()
-    if isinstance(term, Literal):
-        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    """A term in N-Triples syntax on one line (literals always quoted and escaped)."""
+    if not isinstance(term, Literal):
+        return term.n3()
+    text = '"' + str(term).translate(_TSV_ESCAPES) + '"'
+    if term.language:
+        return f"{text}@{term.language}"
+    if term.datatype is not None:
+        return f"{text}^^<{term.datatype}>"
     return text
 
 

@@ -1,0 +1,103 @@
+"""The query catalogue: the real .rq files, their headers, and exact rows on the shipped data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery
+
+from clinical_kg import errors
+from clinical_kg.catalogue import load_catalogue, parse_query_file, run_query
+from clinical_kg.results import compact
+from clinical_kg.sparql_safety import check_query
+from tests.conftest import ROOT, index_for
+
+QUERIES = ROOT / "queries"
+CASES = ROOT / "tests" / "queries"
+REQUIRED = {
+    "conditions-causing-symptom",
+    "symptoms-of-condition",
+    "causes-of-condition",
+    "treatments-for-condition",
+    "conditions-treated-by",
+    "prevention-for-condition",
+    "adverse-effects-of-treatment",
+    "red-flags",
+    "differential-diagnosis",
+    "evidence-for",
+    "assertions",
+}
+QUERY_FILES = sorted(QUERIES.glob("*.rq"))
+
+
+def load_cases() -> list[tuple[str, dict]]:
+    cases = []
+    for path in sorted(CASES.glob("*.yaml")):
+        for case in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]:
+            cases.append((path.stem, case))
+    return cases
+
+
+def test_required_queries_exist() -> None:
+    assert REQUIRED <= {p.stem for p in QUERY_FILES}
+
+
+def test_every_query_has_cases_and_every_case_a_query() -> None:
+    assert {p.stem for p in QUERY_FILES} == {p.stem for p in CASES.glob("*.yaml")}
+
+
+def test_the_shipped_catalogue_is_the_queries_folder() -> None:
+    assert sorted(load_catalogue()) == [p.stem for p in QUERY_FILES]
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.stem)
+def test_header_matches_the_query(path: Path) -> None:
+    query = parse_query_file(path)
+    assert query.title and query.description
+    algebra = translateQuery(parseQuery(query.text)).algebra
+    assert [str(v) for v in algebra["PV"]] == list(query.returns), "the projection must equal `returns`"
+    body = [line for line in query.text.splitlines() if line.strip() and not line.startswith("#")]
+    assert body[-1].startswith("ORDER BY"), "catalogue queries end with ORDER BY"
+    assert check_query(query.text) == "SELECT"
+    for parameter in query.parameters:
+        assert parameter.example, f"parameter {parameter.name} needs an example"
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.stem)
+def test_examples_resolve_and_match_the_values_blocks(path: Path, term_index) -> None:
+    query = parse_query_file(path)
+    for parameter in query.parameters:
+        examples = parameter.example if isinstance(parameter.example, list) else [parameter.example]
+        resolved = {compact(term_index.resolve(e)) for e in examples}
+        for block in query.values_block(parameter.var).findall(query.text):
+            inside = set(re.findall(r"ckgid:[\w-]+", block))
+            assert inside in (resolved, set()), f"the VALUES block of {parameter.name} should hold its example"
+
+
+def _rows(result) -> list[dict[str, str]]:
+    return [{var: compact(term) for var, term in row.items() if term is not None} for row in result.dicts()]
+
+
+@pytest.mark.parametrize(("query", "case"), load_cases(), ids=lambda v: v if isinstance(v, str) else v["name"])
+def test_case(query: str, case: dict, kg) -> None:
+    params = {k: v if isinstance(v, list) else [v] for k, v in (case.get("params") or {}).items()}
+    if "error" in case:
+        with pytest.raises(getattr(errors, case["error"])) as caught:
+            run_query(kg, query, params, index=index_for(kg))
+        assert str(caught.value) == case["message"].rstrip("\n")
+        return
+    result = run_query(kg, query, params, index=index_for(kg))
+    assert _rows(result) == case["rows"]
+
+
+def test_catalogue_docs_are_current() -> None:
+    import subprocess
+    import sys
+
+    script = ROOT / "scripts" / "generate_catalogue_docs.py"
+    completed = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr

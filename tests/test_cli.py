@@ -1,0 +1,138 @@
+"""The ckg command: help, exit codes, formats and one clear message per user error."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph
+from rdflib.query import Result
+
+from clinical_kg.cli import main
+from tests.conftest import ROOT
+
+COMMANDS = sorted(main.commands)
+HEADLINE = ["query", "conditions-causing-symptom", "--param", "symptom=radiating leg pain"]
+
+
+def ckg(*args: str, stdin: str | None = None):
+    return CliRunner().invoke(main, list(args), input=stdin)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(command: str) -> None:
+    result = ckg(command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    assert f"ckg {command}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_version() -> None:
+    from clinical_kg import __version__
+
+    assert ckg("--version").output.strip() == f"ckg, version {__version__}"
+
+
+def test_headline_query_in_every_format_gives_the_same_rows() -> None:
+    as_json = Result.parse(io.StringIO(ckg(*HEADLINE, "--format", "json").output), format="json")
+    as_tsv = Result.parse(io.StringIO(ckg(*HEADLINE, "--format", "tsv").output), format="tsv")
+    assert len(as_json.bindings) > 0
+    assert [dict(b) for b in as_json.bindings] == [dict(b) for b in as_tsv.bindings]
+    csv_lines = ckg(*HEADLINE, "--format", "csv").output.splitlines()
+    assert csv_lines[0].split(",")[:3] == ["condition", "conditionLabel", "relation"]
+    assert len(csv_lines) - 1 >= len(as_json.bindings)  # a quote may span lines in CSV
+    table = ckg(*HEADLINE).output
+    assert table.rstrip().endswith(f"{len(as_json.bindings)} rows")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", "conditions-causing-symptoms"], "error: no catalogue query named 'conditions-causing-symptoms'\n"
+                                                   "  hint: did you mean conditions-causing-symptom?"),
+        (["query", "conditions-causing-symptom"], "error: conditions-causing-symptom needs the parameter 'symptom'\n"
+                                                  '  hint: for example: --param symptom="radiating leg pain"'),
+        (["query", "conditions-causing-symptom", "--param", "symptom"], "error: --param 'symptom' is not KEY=VALUE"),
+        (["query", "red-flags", "--param", "colour=red"], "error: red-flags has no parameter 'colour'\n"
+                                                          "  hint: its parameters: condition"),
+    ],
+)  # fmt: skip
+def test_user_errors_give_one_clear_message_and_exit_2(args: list[str], message: str) -> None:
+    result = ckg(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_unknown_term_names_the_closest_labels() -> None:
+    result = ckg("query", "conditions-causing-symptom", "--param", "symptom=radiating leg pian")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: symptom='radiating leg pian' matches no label, synonym, code or IRI")
+    assert "did you mean: radiating leg pain" in result.stderr
+
+
+def test_sparql_from_stdin_with_project_prefixes() -> None:
+    result = ckg("sparql", "-", "--format", "csv", stdin="SELECT ?t WHERE { ?t a owl:Ontology }")
+    assert result.exit_code == 0
+    assert result.output == "t\r\nhttps://w3id.org/clinical-kg/vocab/\r\n"
+
+
+def test_sparql_construct_gives_turtle(tmp_path: Path) -> None:
+    query = tmp_path / "q.rq"
+    query.write_text("CONSTRUCT { ?c a ckg:Condition } WHERE { ?c a ckg:Condition }", encoding="utf-8")
+    result = ckg("sparql", str(query))
+    assert result.exit_code == 0
+    graph = Graph().parse(data=result.output, format="turtle")
+    assert len(graph) > 10
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", "error: SERVICE is refused"),
+        ("SELECT * WHERE { ?s ?p }", "error: SPARQL syntax error at line 1, column"),
+        ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "error: SPARQL syntax error at line 1, column 1"),
+    ],
+)
+def test_sparql_refusals_exit_2(text: str, message: str) -> None:
+    result = ckg("sparql", "-", stdin=text)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)
+
+
+def test_sparql_format_must_fit_the_result() -> None:
+    result = ckg("sparql", "-", "--format", "turtle", stdin="SELECT * WHERE { ?s ?p ?o } LIMIT 1")
+    assert result.exit_code == 2
+    assert "does not fit a SELECT result" in result.stderr
+
+
+def test_lookup_finds_synonyms_and_codes() -> None:
+    result = ckg("lookup", "back spasm")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0].startswith("ckgid:lower-back-muscle-spasm\t")
+    assert ckg("lookup", "zzzzzz").exit_code == 2
+
+
+def test_validate_exits_0_on_the_shipped_graph() -> None:
+    result = ckg("validate", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["conforms"] is True
+
+
+def test_stats_counts_match_the_graph() -> None:
+    figures = json.loads(ckg("stats", "--json").output)
+    assert figures["sources"] == 1
+    assert figures["assertions"] > 150
+    assert sum(figures["statements_by_relation"].values()) <= figures["assertions"]
+
+
+def test_installed_command_runs_from_any_folder(tmp_path: Path) -> None:
+    executable = Path(sys.executable).with_name("ckg")
+    completed = subprocess.run([str(executable), *HEADLINE, "--format", "csv"], cwd=tmp_path, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("condition,conditionLabel,relation")

@@ -1,0 +1,60 @@
+"""Result formats are the W3C ones: rdflib's own SPARQL results parsers read them back."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rdflib import BNode, Literal, URIRef, Variable
+from rdflib.query import Result
+
+from clinical_kg.results import to_csv, to_json, to_table, to_tsv
+from clinical_kg.store import QueryResult
+
+XSD_INT = URIRef("http://www.w3.org/2001/XMLSchema#integer")
+SAMPLE = QueryResult(
+    "SELECT",
+    variables=["entity", "label", "count", "note"],
+    rows=[
+        (URIRef("https://w3id.org/clinical-kg/id/sciatica"), Literal("sciatica", lang="en"), Literal("3", datatype=XSD_INT), None),
+        (BNode("b0"), Literal('say "hi",\tthen\nleave'), None, Literal("x")),
+    ],
+)  # fmt: skip
+
+
+def test_json_reads_back_with_every_term_kind() -> None:
+    parsed = Result.parse(io.StringIO(to_json(SAMPLE)), format="json")
+    rows = [tuple(row.get(Variable(v)) for v in SAMPLE.variables) for row in parsed.bindings]
+    assert rows[0] == SAMPLE.rows[0]
+    assert rows[1][1:] == SAMPLE.rows[1][1:] and isinstance(rows[1][0], BNode)
+
+
+def test_tsv_reads_back_with_every_term_kind() -> None:
+    parsed = Result.parse(io.StringIO(to_tsv(SAMPLE)), format="tsv")
+    rows = [tuple(row.get(Variable(v)) for v in SAMPLE.variables) for row in parsed.bindings]
+    assert rows[0] == SAMPLE.rows[0]
+    assert rows[1][1:] == SAMPLE.rows[1][1:]
+
+
+def test_csv_is_rfc4180_with_lexical_values() -> None:
+    assert to_csv(SAMPLE) == (
+        "entity,label,count,note\r\n"
+        "https://w3id.org/clinical-kg/id/sciatica,sciatica,3,\r\n"
+        '_:b0,"say ""hi"",\tthen\nleave",,x\r\n'
+    )
+    parsed = Result.parse(io.StringIO(to_csv(SAMPLE)), format="csv")
+    assert len(parsed.bindings) == 2
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_ask_results(answer: bool) -> None:
+    ask = QueryResult("ASK", boolean=answer)
+    assert Result.parse(io.StringIO(to_json(ask)), format="json").askAnswer is answer
+    assert to_csv(ask) == f"boolean\r\n{'true' if answer else 'false'}\r\n"
+    assert to_tsv(ask) == f"?boolean\n{'true' if answer else 'false'}\n"
+
+
+def test_table_uses_curies_and_counts_rows() -> None:
+    table = to_table(SAMPLE)
+    assert "ckgid:sciatica" in table and "https://w3id.org" not in table
+    assert table.rstrip().endswith("2 rows")
