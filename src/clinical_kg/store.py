@@ -123,6 +123,9 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
             self._memory = graph
         return self._memory
 
+    def __len__(self) -> int:
+        return len(self.store)
+
     def load(self, paths: Iterable[Path]) -> None:
         for path in paths:
             try:
