@@ -45,6 +45,7 @@ def main() -> int:
                 handle.write(canonical)
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(tmp, path.stat().st_mode & 0o777)  # mkstemp creates 0600 files
             os.replace(tmp, path)
     for path in stale:
         print(("not canonical: " if args.check else "rewrote: ") + str(path), file=sys.stderr)

@@ -97,19 +97,34 @@ def compact(term: Node | None) -> str:
     return str(term)
 
 
-def to_table(result: QueryResult, title: str | None = None) -> str:
-    """A readable terminal table (rich), labels and CURIEs rather than full IRIs."""
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def to_table(result: QueryResult, title: str | None = None, width: int | None = None) -> str:
+    """A readable terminal table: labels rather than IRIs where the query gives both, long
+    texts shortened; the exact values are in the csv, tsv and json formats."""
     from rich.console import Console
     from rich.table import Table
 
     if result.form == "ASK":
         return "yes\n" if result.boolean else "no\n"
+    labelled = {v for v in result.variables if f"{v}Label" in result.variables}
+    shown = [i for i, v in enumerate(result.variables) if v not in labelled]
     table = Table(title=title, show_lines=False, highlight=False)
-    for var in result.variables:
-        table.add_column(var, overflow="fold")
+    for i in shown:
+        table.add_column(result.variables[i], overflow="fold")
     for row in result.rows:
-        table.add_row(*(compact(term) for term in row))
-    console = Console(file=io.StringIO(), width=200, no_color=True, force_terminal=False)
+        cells = []
+        for i in shown:
+            term = row[i]
+            var = result.variables[i]
+            if term is None and var.endswith("Label") and var[: -len("Label")] in labelled:
+                term = row[result.variables.index(var[: -len("Label")])]  # no label: show the IRI
+            cells.append(_shorten(compact(term), 90))
+        table.add_row(*cells)
+    console = Console(file=io.StringIO(), width=width or 160, no_color=True, force_terminal=False)
     console.print(table)
     console.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
     return console.file.getvalue()
