@@ -146,10 +146,9 @@ def sparql_command(source: Any, fmt: str | None, store: str) -> None:
     Example:
       echo 'SELECT ?c WHERE { ?c a ckg:Condition } LIMIT 5' | ckg sparql -
     """
-    from clinical_kg.namespaces import sparql_prologue
+    from clinical_kg.namespaces import prefix_map
 
-    text = source.read()
-    result = _load(store).query(sparql_prologue() + text)
+    result = _load(store).query(source.read(), prefixes=prefix_map())
     if result.graph is not None:
         fmt = fmt or "turtle"
         if fmt not in GRAPH_FORMATS:

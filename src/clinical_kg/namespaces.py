@@ -22,8 +22,3 @@ def bind_prefixes(graph: Graph) -> Graph:
     for prefix, namespace in prefix_map().items():
         graph.bind(prefix, Namespace(namespace), override=True, replace=True)
     return graph
-
-
-def sparql_prologue() -> str:
-    """``PREFIX`` lines for every project prefix, for ad-hoc queries and the query page."""
-    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in prefix_map().items())

@@ -35,12 +35,12 @@ def _contains_service(node: Any) -> bool:
     return False
 
 
-def check_query(text: str) -> str:
+def check_query(text: str, prefixes: dict[str, str] | None = None) -> str:
     """Parse ``text`` and return its form (SELECT, ASK, CONSTRUCT, DESCRIBE), or raise QueryError.
 
     Refused: syntax errors (with the parser's line and column), updates, ``SERVICE`` anywhere
     (including ``SERVICE SILENT``, ``SERVICE ?var``, nested or inside ``OPTIONAL``/``UNION``) and
-    ``FROM``/``FROM NAMED`` dataset clauses.
+    ``FROM``/``FROM NAMED`` dataset clauses. ``prefixes`` are predeclared prefixes.
     """
     try:
         parsed = parseQuery(text)
@@ -61,7 +61,7 @@ def check_query(text: str) -> str:
             hint="remove the FROM clause",
         )
     try:
-        algebra = translateQuery(parsed).algebra
+        algebra = translateQuery(parsed, initNs=prefixes or {}).algebra
     except Exception as exc:
         raise QueryError(f"SPARQL query is not valid: {exc}") from None
     if _contains_service(parsed) or _contains_service(algebra):

@@ -85,13 +85,17 @@ class KnowledgeGraph:
         """Add the triples of Turtle files to the store."""
         raise NotImplementedError
 
-    def _run(self, text: str, form: str) -> QueryResult:
+    def _run(self, text: str, form: str, prefixes: dict[str, str]) -> QueryResult:
         raise NotImplementedError
 
-    def query(self, text: str) -> QueryResult:
-        """Run a SPARQL query (checked first: no SERVICE, FROM or updates)."""
-        form = check_query(text)
-        return self._run(text, form)
+    def query(self, text: str, prefixes: dict[str, str] | None = None) -> QueryResult:
+        """Run a SPARQL query (checked first: no SERVICE, FROM or updates).
+
+        ``prefixes`` are predeclared (prefix to namespace IRI), so positions in error
+        messages stay those of ``text``.
+        """
+        form = check_query(text, prefixes)
+        return self._run(text, form, prefixes or {})
 
     def __len__(self) -> int:
         return len(self.memory_graph())
@@ -134,8 +138,8 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
                 raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
         self._memory = None
 
-    def _run(self, text: str, form: str) -> QueryResult:
-        answer = self.store.query(text, use_default_graph_as_union=False)
+    def _run(self, text: str, form: str, prefixes: dict[str, str]) -> QueryResult:
+        answer = self.store.query(text, prefixes=prefixes, use_default_graph_as_union=False)
         if form == "ASK":
             return QueryResult(form, boolean=bool(answer))
         if form in ("CONSTRUCT", "DESCRIBE"):
@@ -170,8 +174,8 @@ class MemoryKnowledgeGraph(KnowledgeGraph):
             except SyntaxError as exc:
                 raise InputError(f"{path}: {exc}") from None
 
-    def _run(self, text: str, form: str) -> QueryResult:
-        answer = self._graph.query(text)
+    def _run(self, text: str, form: str, prefixes: dict[str, str]) -> QueryResult:
+        answer = self._graph.query(text, initNs=prefixes)
         if form == "ASK":
             return QueryResult(form, boolean=bool(answer.askAnswer))
         if form in ("CONSTRUCT", "DESCRIBE"):
