@@ -101,7 +101,11 @@ def test_qualifiers_keep_the_details_of_the_source(data: Graph) -> None:
 
 
 def test_every_population_fact_is_a_plain_string(data: Graph) -> None:
-    facts = [o for p in (CKG.prevalence, CKG.sexRatio, CKG.typicalAgeOfOnset, CKG.mostOftenAffects) for o in data.objects(None, p)]
+    facts = [
+        o
+        for p in (CKG.prevalence, CKG.sexRatio, CKG.typicalAgeOfOnset, CKG.mostOftenAffects)
+        for o in data.objects(None, p)
+    ]
     assert facts and all(isinstance(o, Literal) and o.datatype is None and o.language is None for o in facts)
 
 

@@ -72,7 +72,9 @@ def test_term_is_documented_and_mapped_to_biolink(term: URIRef) -> None:
 
 # Properties of the assertion record and of sources, not clinical relations: no inverse is useful.
 RECORD_PROPERTIES = {URIRef(VOCAB + name) for name in ("source", "attributedTo", "urgency")}
-CLINICAL_OBJECT_PROPERTIES = sorted(set(ONTOLOGY.subjects(RDF.type, OWL.ObjectProperty)) - NO_INVERSE - RECORD_PROPERTIES)
+CLINICAL_OBJECT_PROPERTIES = sorted(
+    set(ONTOLOGY.subjects(RDF.type, OWL.ObjectProperty)) - NO_INVERSE - RECORD_PROPERTIES
+)
 
 
 @pytest.mark.parametrize("prop", CLINICAL_OBJECT_PROPERTIES, ids=lambda t: str(t)[len(VOCAB) :])
@@ -90,5 +92,7 @@ def class_set(node) -> set:
 
 
 def test_namespace_module_is_current() -> None:
-    completed = subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_vocab.py"), "--check"], capture_output=True)
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "generate_vocab.py"), "--check"], capture_output=True
+    )
     assert completed.returncode == 0, completed.stderr.decode()
