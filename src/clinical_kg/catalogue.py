@@ -148,7 +148,7 @@ def bind_parameters(
             raise QueryError(f"{query.name} takes one value for {parameter.name!r}, got {len(given)}")
         if parameter.type == "term":
             terms: list[Node] = [
-                index.resolve(v, parameter=parameter.name, prefer=_expand(parameter.prefer_class)) for v in given
+                index.resolve(v, parameter=parameter.name, expected=_expand(parameter.prefer_class)) for v in given
             ]
         else:
             terms = [Literal(v) for v in given]

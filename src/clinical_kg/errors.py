@@ -31,3 +31,7 @@ class AmbiguousTermError(ClinicalKGError):
 
 class QueryError(ClinicalKGError):
     """A query is malformed, refused (for example SERVICE) or given wrong parameters."""
+
+
+class TermTypeError(ClinicalKGError):
+    """A parameter value names an entity of the wrong kind (a symptom where a condition is asked)."""

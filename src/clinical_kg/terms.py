@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rdflib import URIRef
 
-from clinical_kg.errors import AmbiguousTermError, UnknownTermError
+from clinical_kg.errors import AmbiguousTermError, TermTypeError, UnknownTermError
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.results import compact
 from clinical_kg.store import KnowledgeGraph
@@ -22,7 +22,7 @@ _INDEX_QUERY = """
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX ckg: <https://w3id.org/clinical-kg/vocab/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?entity ?kind ?text ?class ?classLabel WHERE {
+SELECT ?entity ?kind ?text ?direct ?class ?classLabel WHERE {
   {
     ?entity skos:prefLabel ?text . BIND("label" AS ?kind)
   } UNION {
@@ -30,9 +30,16 @@ SELECT ?entity ?kind ?text ?class ?classLabel WHERE {
   } UNION {
     ?entity ?xref ?text . ?xref rdfs:subPropertyOf ckg:xref . BIND(STRAFTER(STR(?xref), STR(ckg:)) AS ?kind)
   }
-  ?entity a ?class .
-  OPTIONAL { ?class rdfs:label ?classLabel }
+  ?entity a ?direct .
+  ?direct rdfs:subClassOf* ?class .
+  OPTIONAL { ?direct rdfs:label ?classLabel }
 }
+"""
+
+_CLASS_LABELS_QUERY = """
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?class ?label WHERE { ?class a owl:Class ; rdfs:label ?label }
 """
 
 # Codes that are CURIEs already (HP:0011868) and schemes given with a prefix (MESH:D012585).
@@ -44,6 +51,16 @@ _CURIE = re.compile(r"^([A-Za-z][\w.-]*):(\S+)$")
 def normalise(text: str) -> str:
     """Case-folded text with white space folded: how labels are compared."""
     return " ".join(text.split()).casefold()
+
+
+_FILLERS = frozenset({"a", "an", "the", "my", "your", "his", "her", "their", "our"})
+
+
+def loose_key(text: str) -> str:
+    """A forgiving key: no articles or possessives, simple plurals made singular ("spasms in
+    my lower back" and "spasm in the lower back" meet)."""
+    words = [w for w in normalise(text).replace("’", "'").split() if w not in _FILLERS]
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
 
 
 @dataclass(frozen=True)
@@ -62,14 +79,18 @@ class TermIndex:
 
     def __init__(self, kg: KnowledgeGraph) -> None:
         self.by_key: dict[str, set[URIRef]] = defaultdict(set)
+        self.by_loose_key: dict[str, set[URIRef]] = defaultdict(set)
         self.names: dict[str, str] = {}  # normalised name -> name as written
         self.label: dict[URIRef, str] = {}
         self.types: dict[URIRef, set[str]] = defaultdict(set)
         self.classes: dict[URIRef, set[URIRef]] = defaultdict(set)
-        for entity, kind, text, cls, class_label in kg.query(_INDEX_QUERY).rows:
+        self.class_labels: dict[URIRef, str] = {
+            cls: str(label) for cls, label in kg.query(_CLASS_LABELS_QUERY).rows if label.language == "en"
+        }
+        for entity, kind, text, direct, cls, class_label in kg.query(_INDEX_QUERY).rows:
             name = str(text)
             self.classes[entity].add(cls)
-            if class_label is not None and str(cls).startswith(prefix_map()["ckg"]):
+            if class_label is not None and str(direct).startswith(prefix_map()["ckg"]):
                 self.types[entity].add(str(class_label))
             if str(kind) == "label":
                 self.label[entity] = name
@@ -77,6 +98,7 @@ class TermIndex:
                 name = _XREF_PREFIXES[str(kind)] + name
             key = normalise(name)
             self.by_key[key].add(entity)
+            self.by_loose_key[loose_key(name)].add(entity)
             self.names.setdefault(key, name)
 
     def describe(self, iri: URIRef) -> tuple[str, str]:
@@ -117,19 +139,23 @@ class TermIndex:
             return iri if iri in self.classes else None
         return None
 
-    def resolve(self, text: str, parameter: str = "value", prefer: URIRef | None = None) -> URIRef:
+    def resolve(self, text: str, parameter: str = "value", expected: URIRef | None = None) -> URIRef:
         """The one entity that ``text`` names, or a clear error with the closest labels.
 
-        ``prefer`` (a class) settles ambiguity when exactly one candidate has that class.
+        Exact names (any case) win; otherwise a forgiving match (no articles or possessives,
+        plurals made singular) is tried. ``expected`` is the class the parameter asks for: it
+        settles ambiguity, and an entity of another class is refused with the names of
+        entities of the right class.
         """
         iri = self._iri(text)
-        if iri is not None:
-            return iri
-        candidates = sorted(self.by_key.get(normalise(text), ()))
-        if prefer is not None and len(candidates) > 1:
-            preferred = [c for c in candidates if prefer in self.classes[c]]
-            if len(preferred) == 1:
-                return preferred[0]
+        candidates = [iri] if iri is not None else sorted(self.by_key.get(normalise(text), ()))
+        if not candidates:
+            candidates = sorted(self.by_loose_key.get(loose_key(text), ()))
+        if expected is not None and candidates:
+            fitting = [c for c in candidates if expected in self.classes[c]]
+            if not fitting:
+                self._wrong_type(text, parameter, candidates[0], expected)
+            candidates = fitting
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
@@ -143,3 +169,16 @@ class TermIndex:
             f"did you mean: {', '.join(dict.fromkeys(close))}?" if close else "try `ckg lookup TEXT` to search labels"
         )
         raise UnknownTermError(f"{parameter}={text!r} matches no label, synonym, code or IRI in the graph", hint=hint)
+
+    def _wrong_type(self, text: str, parameter: str, found: URIRef, expected: URIRef) -> None:
+        label, kind = self.describe(found)
+        wanted = self.class_labels.get(expected, compact(expected))
+        similar = [m.label for m in self.lookup(text, limit=20) if expected in self.classes[m.iri]][:5]
+        hint = (
+            f"{wanted} entities with a similar name: {', '.join(similar)}"
+            if similar
+            else (f"`ckg lookup` lists entities with their type; {parameter} needs a {wanted}")
+        )
+        raise TermTypeError(
+            f"{parameter}={text!r} names {compact(found)} ({label}), a {kind}, not a {wanted}", hint=hint
+        )
