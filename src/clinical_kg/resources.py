@@ -7,6 +7,7 @@ is looked up relative to the current directory.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -26,8 +27,9 @@ def ontology_dir() -> Path:
 
 
 def data_dir() -> Path:
-    """The folder holding the curated Turtle files."""
-    return _resource_dir("data")
+    """The folder holding the curated Turtle files: ``$CKG_DATA_DIR`` if set, else the shipped one."""
+    override = os.environ.get("CKG_DATA_DIR")
+    return Path(override) if override else _resource_dir("data")
 
 
 def queries_dir() -> Path:

@@ -31,6 +31,7 @@ from clinical_kg import resources
 from clinical_kg.errors import InputError
 from clinical_kg.namespaces import bind_prefixes
 from clinical_kg.sparql_safety import check_query
+from clinical_kg.transaction import ensure_consistent
 
 DEFAULT_STORE = "oxigraph"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -202,5 +203,8 @@ def open_graph(store: str = DEFAULT_STORE, files: Sequence[Path] | None = None) 
         kg = STORES[store]()
     except KeyError:
         raise InputError(f"unknown store {store!r}", hint=f"choose one of: {', '.join(STORES)}") from None
-    kg.load(shipped_files() if files is None else files)
+    if files is None:
+        ensure_consistent(resources.data_dir())  # finish a merge that was interrupted
+        files = shipped_files()
+    kg.load(files)
     return kg

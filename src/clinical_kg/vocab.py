@@ -23,6 +23,7 @@ class CKG(DefinedNamespace):
     Medication: URIRef
     PhysicalTherapy: URIRef
     Procedure: URIRef
+    RetractedAssertion: URIRef
     SelfCare: URIRef
     SourceDocument: URIRef
     Symptom: URIRef
@@ -75,6 +76,9 @@ class CKG(DefinedNamespace):
     radiationSiteOf: URIRef
     redFlagFor: URIRef
     relievesSymptomsOf: URIRef
+    retractedAt: URIRef
+    retractedBy: URIRef
+    retractionReason: URIRef
     riskFactorFor: URIRef
     sexRatio: URIRef
     sha256: URIRef

@@ -1,0 +1,598 @@
+"""Curators' workflow: validate candidate triples against the graph, merge them, retract records.
+
+A candidate is a small file of new entities and assertion records. :func:`validate_candidate`
+checks it together with the curated data (so references to existing entities resolve) but
+reports only the problems that the candidate introduces or touches: SHACL on the focus nodes it
+adds or touches, and the mistakes curators actually make (a term not in the vocabulary, a
+duplicate of an existing entity, a quote that is not in the source, a contradiction).
+:func:`add_candidate` merges a conforming candidate into the data files under a lock, through
+a crash-safe transaction (:mod:`clinical_kg.transaction`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rdflib import RDF, SKOS, BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from clinical_kg import resources
+from clinical_kg.canonical import canonical_turtle, fold_whitespace, mint_assertion_iris
+from clinical_kg.errors import InputError
+from clinical_kg.namespaces import prefix_map
+from clinical_kg.results import compact
+from clinical_kg.transaction import DataTransaction
+from clinical_kg.validation import validate_graph
+from clinical_kg.vocab import CKG
+
+VOCAB = prefix_map()["ckg"]
+ENTITIES = prefix_map()["ckgid"]
+CHANGELOG = "changelog.jsonl"
+# Shapes whose rule a candidate check below covers with a better message (and far faster).
+CHECKED_IN_PYTHON = (URIRef(prefix_map()["ckgsh"] + "Entity-uniqueLabel"),)
+
+# Where new triples go: entity files by class, assertion files by the record's predicate.
+ENTITY_FILES = {
+    CKG.Condition: "conditions.ttl",
+    CKG.Symptom: "symptoms.ttl",
+    CKG.Cause: "causes.ttl",
+    CKG.Medication: "treatments.ttl",
+    CKG.Procedure: "treatments.ttl",
+    CKG.PhysicalTherapy: "treatments.ttl",
+    CKG.SelfCare: "treatments.ttl",
+    CKG.LifestyleChange: "treatments.ttl",
+    CKG.DiagnosticTest: "diagnostics.ttl",
+    CKG.AnatomicalLocation: "anatomy.ttl",
+    CKG.SourceDocument: "sources.ttl",
+    CKG.Agent: "sources.ttl",
+}
+ASSERTION_FILES = {
+    **dict.fromkeys((CKG.causes, CKG.contributesTo, CKG.aggravates, CKG.riskFactorFor), "assertions-causation.ttl"),
+    **dict.fromkeys((CKG.hasSymptom, CKG.locatedIn, CKG.radiatesTo), "assertions-presentation.ttl"),
+    **dict.fromkeys(
+        (
+            CKG.treats,
+            CKG.relievesSymptomsOf,
+            CKG.treatsCauseOf,
+            CKG.hasAdverseEffect,
+            CKG.noMoreEffectiveThan,
+            CKG.diagnoses,
+        ),
+        "assertions-treatment.ttl",
+    ),
+    CKG.prevents: "assertions-prevention.ttl",
+    CKG.redFlagFor: "assertions-red-flags.ttl",
+    **dict.fromkeys(
+        (CKG.prevalence, CKG.sexRatio, CKG.typicalAgeOfOnset, CKG.mostOftenAffects, CKG.typicalDuration),
+        "assertions-epidemiology.ttl",
+    ),
+}
+CLINICAL_PREDICATES = frozenset(ASSERTION_FILES)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem of a candidate: what, where, and how to fix it."""
+
+    severity: str  # "Violation", "Warning" or "Info"
+    focus: Node
+    rule: str
+    message: str
+    path: Node | None = None
+    value: Node | None = None
+    suggestion: str | None = None
+
+
+@dataclass
+class CandidateReport:
+    """Everything validation found in one candidate."""
+
+    file: str
+    findings: list[Finding] = field(default_factory=list)
+    shacl: Graph | None = None
+    labels: dict[Node, str] = field(default_factory=dict)
+
+    @property
+    def conforms(self) -> bool:
+        """True when no finding is a violation."""
+        return not any(f.severity == "Violation" for f in self.findings)
+
+    @property
+    def warnings(self) -> bool:
+        """True when some finding is a warning or an info."""
+        return any(f.severity != "Violation" for f in self.findings)
+
+
+def load_data(data_dir: Path) -> dict[str, Graph]:
+    """Every topic file of a data folder, parsed, by file name."""
+    graphs = {}
+    for path in sorted(data_dir.glob("*.ttl")):
+        try:
+            graphs[path.name] = Graph().parse(path, format="turtle")
+        except Exception as exc:  # rdflib raises assorted types on broken files
+            raise InputError(f"{path}: the curated data file does not parse: {exc}") from None
+    return graphs
+
+
+def _vocabulary() -> Graph:
+    return Graph().parse(resources.vocabulary_file(), format="turtle")
+
+
+def _declared_terms(vocabulary: Graph) -> set[URIRef]:
+    return {s for s in vocabulary.subjects() if isinstance(s, URIRef) and str(s).startswith(VOCAB)}
+
+
+def _vocabulary_findings(candidate: Graph, declared: set[URIRef], known_entities: set[Node]) -> list[Finding]:
+    """Terms of ckg: that the vocabulary lacks, and ckgid: entities that exist nowhere."""
+    findings = []
+    names = {str(t)[len(VOCAB) :]: t for t in declared}
+    seen: set[tuple[Node, Node]] = set()
+    for s, p, o in sorted(candidate, key=str):
+        uses = [(p, "property")]
+        if p == RDF.type or p == RDF.predicate:
+            uses.append((o, "class" if p == RDF.type else "property"))
+        elif isinstance(o, URIRef):
+            uses.append((o, "term"))
+        for term, kind in uses:
+            if not isinstance(term, URIRef) or (s, term) in seen:
+                continue
+            if str(term).startswith(VOCAB) and term not in declared:
+                seen.add((s, term))
+                close = difflib.get_close_matches(str(term)[len(VOCAB) :], list(names), n=1, cutoff=0.6)
+                findings.append(
+                    Finding(
+                        "Violation",
+                        s,
+                        "vocabulary",
+                        f"ckg:{str(term)[len(VOCAB) :]} is not a {kind} of the clinical-kg vocabulary",
+                        p,
+                        None if term == p else term,
+                        f"did you mean ckg:{close[0]}?" if close else "see ontology/clinical-kg.ttl",
+                    )
+                )
+            elif str(term).startswith(ENTITIES) and term not in known_entities:
+                seen.add((s, term))
+                close = difflib.get_close_matches(str(term), [str(e) for e in known_entities], n=1, cutoff=0.8)
+                findings.append(
+                    Finding(
+                        "Violation",
+                        s,
+                        "unknown-entity",
+                        f"{compact(term)} is not declared in the candidate or the graph",
+                        p,
+                        None if term == p else term,
+                        f"did you mean {compact(URIRef(close[0]))}?"
+                        if close
+                        else "declare it with a class and a skos:prefLabel",
+                    )
+                )
+    return findings
+
+
+def _names(graph: Graph, entity: Node) -> set[str]:
+    return {
+        " ".join(str(n).split()).casefold() for p in (SKOS.prefLabel, SKOS.altLabel) for n in graph.objects(entity, p)
+    }
+
+
+def _duplicate_findings(candidate: Graph, data: Graph) -> list[Finding]:
+    """Labels and synonyms of the candidate that already name another entity."""
+    owners: dict[str, set[Node]] = defaultdict(set)
+    for p in (SKOS.prefLabel, SKOS.altLabel):
+        for entity, name in data.subject_objects(p):
+            owners[" ".join(str(name).split()).casefold()].add(entity)
+    findings = []
+    for entity in sorted(set(candidate.subjects(SKOS.prefLabel)) | set(candidate.subjects(SKOS.altLabel)), key=str):
+        is_new = (entity, None, None) not in data
+        for name in sorted(_names(candidate, entity)):
+            others = sorted(owners.get(name, set()) - {entity}, key=str)
+            if not others:
+                continue
+            if is_new:
+                message = (f'"{name}" already names {compact(others[0])}: this looks like a duplicate of an existing '
+                           "entity under another IRI")  # fmt: skip
+                suggestion = f"use {compact(others[0])} instead of {compact(entity)}, or pick another label"
+            else:
+                message = f'"{name}" already names {compact(others[0])}: one name cannot belong to two entities'
+                suggestion = f"drop this synonym, or move it from {compact(others[0])} if it belongs here"
+            findings.append(
+                Finding("Violation", entity, "duplicate-entity", message, SKOS.prefLabel, Literal(name), suggestion)
+            )
+    return findings
+
+
+def _record_key(graph: Graph, record: Node) -> tuple[Node | None, Node | None, Node | None, bool]:
+    negated = graph.value(record, CKG.negated)
+    return (
+        graph.value(record, RDF.subject),
+        graph.value(record, RDF.predicate),
+        graph.value(record, RDF.object),
+        negated is not None and negated.toPython() is True,
+    )
+
+
+def _contradiction_findings(candidate: Graph, data: Graph) -> list[Finding]:
+    """Records of the candidate that assert what an existing record negates, or the reverse."""
+    existing: dict[tuple, list[Node]] = defaultdict(list)
+    for record in data.subjects(RDF.type, CKG.Assertion):
+        existing[_record_key(data, record)].append(record)
+    findings = []
+    for record in sorted(candidate.subjects(RDF.type, CKG.Assertion), key=str):
+        s, p, o, negated = _record_key(candidate, record)
+        for other in existing.get((s, p, o, not negated), []):
+            what = "negates" if negated else "asserts"
+            findings.append(
+                Finding(
+                    "Violation",
+                    record,
+                    "contradiction",
+                    f"this record {what} {compact(s)} {compact(p)} {compact(o)}, which "
+                    f"{compact(other)} {'asserts' if negated else 'negates'}",
+                    RDF.predicate,
+                    p,
+                    "retract one of the two, or qualify the statement (population, context) so they no longer clash",
+                )
+            )
+    return findings
+
+
+def _source_texts(graph: Graph, source_text: Path | None, sources_dir: Path | None) -> dict[Node, str]:
+    texts = {}
+    for source in graph.subjects(RDF.type, CKG.SourceDocument):
+        path = source_text
+        name = graph.value(source, CKG.fileName)
+        if path is None and sources_dir is not None and name is not None:
+            path = sources_dir / str(name)
+        if path is not None and path.is_file():
+            texts[source] = path.read_text(encoding="utf-8")
+    return texts
+
+
+def _quote_findings(candidate: Graph, combined: Graph, texts: dict[Node, str]) -> list[Finding]:
+    """Quotes that do not occur in the cited source text, and sources whose checksum is wrong."""
+    findings = []
+    for source, text in sorted(texts.items(), key=lambda item: str(item[0])):
+        recorded = combined.value(source, CKG.sha256)
+        actual = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if (source, None, None) in candidate and recorded is not None and str(recorded) != actual:
+            findings.append(
+                Finding(
+                    "Violation",
+                    source,
+                    "source-checksum",
+                    "the recorded SHA-256 does not match the source text",
+                    CKG.sha256,
+                    recorded,
+                    f'the text\'s SHA-256 is "{actual}"',
+                )
+            )
+    folded = {source: fold_whitespace(text) for source, text in texts.items()}
+    for record in sorted(candidate.subjects(RDF.type, CKG.Assertion), key=str):
+        source = combined.value(record, CKG.source)
+        quote = combined.value(record, CKG.evidenceQuote)
+        if source not in folded or quote is None:
+            continue
+        if fold_whitespace(str(quote)) not in folded[source]:
+            sentences = [s.strip() for s in folded[source].replace("•", ".").split(". ") if s.strip()]
+            close = difflib.get_close_matches(fold_whitespace(str(quote)), sentences, n=1, cutoff=0.5)
+            findings.append(
+                Finding(
+                    "Violation",
+                    record,
+                    "quote-not-in-source",
+                    f"the evidence quote does not occur in the text of {compact(source)}",
+                    CKG.evidenceQuote,
+                    quote,
+                    f'the closest passage is "{close[0]}"' if close else "copy the words verbatim from the source",
+                )
+            )
+    return findings
+
+
+def touched_nodes(candidate: Graph) -> set[Node]:
+    """The nodes a candidate adds or touches: its subjects and the entities it points to."""
+    nodes = set(candidate.subjects())
+    nodes |= {o for o in candidate.objects() if isinstance(o, URIRef) and str(o).startswith(ENTITIES)}
+    return {n for n in nodes if not isinstance(n, BNode)}
+
+
+def validate_candidate(
+    candidate: Graph,
+    data: Graph,
+    *,
+    file: str = "candidate",
+    source_text: Path | None = None,
+    sources_dir: Path | None = None,
+) -> CandidateReport:
+    """Check ``candidate`` together with ``data`` (the curated data, without the vocabulary).
+
+    Blank-node assertion records of the candidate are given their IRIs first, in place.
+    """
+    mint_assertion_iris(candidate)
+    vocabulary = _vocabulary()
+    combined = Graph()
+    for graph in (vocabulary, data, candidate):
+        for triple in graph:
+            combined.add(triple)
+    known = {s for s in combined.subjects(SKOS.prefLabel)} | {s for s in data.subjects(RDF.type, None)}
+    report = CandidateReport(file)
+    report.findings += _vocabulary_findings(candidate, _declared_terms(vocabulary), known)
+    report.findings += _duplicate_findings(candidate, data)
+    report.findings += _contradiction_findings(candidate, data)
+    report.findings += _quote_findings(candidate, combined, _source_texts(combined, source_text, sources_dir))
+    focus = touched_nodes(candidate)
+    shacl = validate_graph(combined, focus_nodes=sorted(focus, key=str), skip_shapes=CHECKED_IN_PYTHON)
+    report.shacl = shacl.graph
+    introduced = [p for p in shacl.problems if p.focus in focus]
+    existing = sorted({p.focus for p in introduced if (p.focus, None, None) in data}, key=str)
+    if existing:  # problems an existing node had before the candidate are not the candidate's
+        before = validate_graph(vocabulary + data, focus_nodes=existing, skip_shapes=CHECKED_IN_PYTHON)
+        old = {(p.shape, p.focus, p.path, p.value) for p in before.problems}
+        introduced = [p for p in introduced if (p.shape, p.focus, p.path, p.value) not in old]
+    for problem in introduced:
+        report.findings.append(
+            Finding(
+                problem.severity_name,
+                problem.focus,
+                compact(problem.shape),
+                problem.message,
+                problem.path,
+                problem.value,
+            )
+        )
+    report.labels = {s: str(o) for s, o in combined.subject_objects(SKOS.prefLabel)}
+    report.findings.sort(key=lambda f: (str(f.focus), f.severity != "Violation", f.rule, str(f.value)))
+    return report
+
+
+def format_candidate_report(report: CandidateReport) -> str:
+    """The readable report: findings grouped by entity, with labels."""
+    if not report.findings:
+        return f"{report.file}: conforms, nothing to fix.\n"
+    grouped: dict[Node, list[Finding]] = defaultdict(list)
+    for finding in report.findings:
+        grouped[finding.focus].append(finding)
+    lines = []
+    for focus, findings in grouped.items():
+        label = report.labels.get(focus)
+        lines.append(f"{report.file}: {compact(focus)}" + (f' "{label}"' if label else ""))
+        for f in findings:
+            where = f" [{compact(f.path)}" + (f" = {compact(f.value)}" if f.value is not None else "") + "]"
+            lines.append(f"  {f.severity}: {f.message}{where if f.path is not None else ''} ({f.rule})")
+            if f.suggestion:
+                lines.append(f"    suggestion: {f.suggestion}")
+    counts = defaultdict(int)
+    for f in report.findings:
+        counts[f.severity] += 1
+    summary = ", ".join(f"{n} {k.lower()}{'s' if n != 1 else ''}" for k, n in sorted(counts.items()))
+    lines.append(f"{report.file}: {'conforms' if report.conforms else 'does not conform'} ({summary})")
+    return "\n".join(lines) + "\n"
+
+
+def report_json(reports: list[CandidateReport]) -> str:
+    """The machine-readable report (keys documented in docs/curation.md)."""
+
+    def node(term: Node | None) -> str | None:
+        return None if term is None else str(term)
+
+    return (
+        json.dumps(
+            {
+                "conforms": all(r.conforms for r in reports),
+                "files": [
+                    {
+                        "file": r.file,
+                        "conforms": r.conforms,
+                        "findings": [
+                            {
+                                "severity": f.severity,
+                                "focus": node(f.focus),
+                                "focusLabel": r.labels.get(f.focus),
+                                "rule": f.rule,
+                                "message": f.message,
+                                "path": node(f.path),
+                                "value": node(f.value),
+                                "suggestion": f.suggestion,
+                            }
+                            for f in r.findings
+                        ],
+                    }
+                    for r in reports
+                ],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+@dataclass
+class MergeResult:
+    """What a merge added (or would add, for a dry run), by data file."""
+
+    report: CandidateReport
+    added: dict[str, Graph] = field(default_factory=dict)
+    dry_run: bool = False
+
+    @property
+    def triples(self) -> int:
+        """How many triples were (or would be) added."""
+        return sum(len(g) for g in self.added.values())
+
+    def count(self, cls: URIRef) -> int:
+        """How many new subjects of the class were (or would be) added."""
+        return len({s for g in self.added.values() for s in g.subjects(RDF.type, cls)})
+
+    def entities(self) -> int:
+        """How many new entities (anything typed but an assertion record) were (or would be) added."""
+        return len({s for g in self.added.values() for s, o in g.subject_objects(RDF.type) if o != CKG.Assertion})
+
+
+def plan_merge(candidate: Graph, files: dict[str, Graph]) -> dict[str, Graph]:
+    """The new triples of ``candidate``, routed to the data file where each belongs.
+
+    Plain clinical triples and assertion records go to the assertion file of their predicate;
+    triples about a subject that already lives in a file go to that file; new entities go to
+    the file of their class. Triples already in the data are left out.
+    """
+    existing = Graph()
+    home: dict[Node, str] = {}
+    for name, graph in files.items():
+        for triple in graph:
+            existing.add(triple)
+        for subject in graph.subjects(RDF.type, None):
+            home.setdefault(subject, name)
+    both = existing + candidate
+    added: dict[str, Graph] = defaultdict(Graph)
+    for s, p, o in sorted(candidate - existing, key=str):
+        record_predicate = both.value(s, RDF.predicate) if (s, RDF.type, CKG.Assertion) in both else None
+        classes = [c for c in both.objects(s, RDF.type) if c in ENTITY_FILES]
+        if p in CLINICAL_PREDICATES:
+            target = ASSERTION_FILES[p]
+        elif record_predicate is not None:
+            target = ASSERTION_FILES.get(record_predicate)
+        elif s in home:
+            target = home[s]
+        elif classes:
+            target = ENTITY_FILES[sorted(classes)[0]]
+        else:
+            target = None
+        if target is None or target not in files:
+            raise InputError(
+                f"cannot place the triple {compact(s)} {compact(p)} {compact(o)} in a data file",
+                hint="give the subject a class of the vocabulary, or check the record's rdf:predicate",
+            )
+        added[target].add((s, p, o))
+    return dict(added)
+
+
+def add_candidate(
+    path: Path,
+    data_dir: Path,
+    *,
+    dry_run: bool = False,
+    source_text: Path | None = None,
+    sources_dir: Path | None = None,
+    curator: str | None = None,
+) -> MergeResult:
+    """Validate ``path`` against the data in ``data_dir`` and, if it conforms, merge it.
+
+    The whole read-validate-merge-write runs under the data folder's exclusive lock, and the
+    files are written through a crash-safe transaction. Nothing is written for a dry run, a
+    candidate with violations, or a candidate whose triples are all in the data already.
+    """
+    from clinical_kg.ingest import read_candidate
+
+    with DataTransaction(data_dir) as tx:
+        names = sorted(p.name for p in data_dir.glob("*.ttl"))
+        files = {name: Graph().parse(data=tx.read_text(name), format="turtle") for name in names}
+        candidate = read_candidate(path)
+        data = Graph()
+        for graph in files.values():
+            data += graph
+        report = validate_candidate(candidate, data, file=str(path), source_text=source_text, sources_dir=sources_dir)
+        result = MergeResult(report, dry_run=dry_run)
+        if not report.conforms:
+            return result
+        result.added = plan_merge(candidate, files)
+        if dry_run or not result.added:
+            return result
+        for name, graph in result.added.items():
+            tx.write_text(name, canonical_turtle(files[name] + graph))
+        entry = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "who": curator or getpass.getuser(),
+            "action": "add",
+            "file": Path(path).name,
+            "sources": sorted(str(s) for s in set(candidate.objects(None, CKG.source))),
+            "triples": result.triples,
+            "entities": result.entities(),
+            "assertions": result.count(CKG.Assertion),
+            "files": sorted(result.added),
+        }
+        tx.append_text(CHANGELOG, json.dumps(entry, sort_keys=True) + "\n")
+    return result
+
+
+def format_merge(result: MergeResult) -> str:
+    """What was (or would be) added, for people."""
+    if not result.added:
+        return "Nothing to add: every triple of the candidate is in the data already.\n"
+    verb = "Would add" if result.dry_run else "Added"
+    lines = [
+        f"{verb} {result.triples} triples: {result.entities()} entities, {result.count(CKG.Assertion)} assertion "
+        f"records."
+    ]
+    for name, graph in sorted(result.added.items()):
+        lines.append(f"  data/{name}: +{len(graph)} triples")
+        for subject in sorted(set(graph.subjects()), key=str):
+            label = result.report.labels.get(subject)
+            lines.append(f"    {compact(subject)}" + (f' "{label}"' if label else ""))
+    return "\n".join(lines) + "\n"
+
+
+def retract_assertion(data_dir: Path, record: URIRef, reason: str, curator: str | None = None) -> str:
+    """Retract an assertion record: keep it, typed ckg:RetractedAssertion with the reason, in
+    ``retractions.ttl``, and remove its plain triple unless another record still supports it.
+
+    Returns the name of the file the record was in.
+    """
+    if not reason.strip():
+        raise InputError("a retraction needs a reason", hint='add --reason "why the statement is withdrawn"')
+    with DataTransaction(data_dir) as tx:
+        names = sorted(p.name for p in data_dir.glob("*.ttl"))
+        files = {name: Graph().parse(data=tx.read_text(name), format="turtle") for name in names}
+        home = next((n for n, g in files.items() if (record, RDF.type, CKG.Assertion) in g), None)
+        if home is None:
+            retracted = any((record, RDF.type, CKG.RetractedAssertion) in g for g in files.values())
+            raise InputError(
+                f"{compact(record)} is {'already retracted' if retracted else 'not an assertion record of the data'}",
+                hint="find record IRIs with `ckg query evidence-for --param term=...`",
+            )
+        graph = files[home]
+        statement = (
+            graph.value(record, RDF.subject),
+            graph.value(record, RDF.predicate),
+            graph.value(record, RDF.object),
+        )
+        moved = Graph()
+        for p, o in graph.predicate_objects(record):
+            graph.remove((record, p, o))
+            moved.add((record, p, CKG.RetractedAssertion if (p, o) == (RDF.type, CKG.Assertion) else o))
+        moved.add((record, CKG.retractionReason, Literal(reason.strip())))
+        moved.add((record, CKG.retractedAt, Literal(datetime.now(UTC).replace(microsecond=0))))
+        moved.add((record, CKG.retractedBy, Literal(curator or getpass.getuser())))
+        still_supported = any(
+            (other, RDF.type, CKG.Assertion) in g
+            and (other, RDF.object, statement[2]) in g
+            and (other, RDF.predicate, statement[1]) in g
+            for g in files.values()
+            for other in g.subjects(RDF.subject, statement[0])
+        )
+        if not still_supported:
+            for g in files.values():
+                g.remove(statement)
+        for name, g in files.items():
+            if name == "retractions.ttl":
+                g += moved
+        if "retractions.ttl" not in files:
+            raise InputError(f"{data_dir} has no retractions.ttl to keep the retracted record in")
+        for name in names:
+            tx.write_text(name, canonical_turtle(files[name]))
+        entry = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "who": curator or getpass.getuser(),
+            "action": "retract",
+            "assertion": str(record),
+            "reason": reason.strip(),
+            "plain_triple_removed": not still_supported,
+        }
+        tx.append_text(CHANGELOG, json.dumps(entry, sort_keys=True) + "\n")
+    return home
