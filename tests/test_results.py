@@ -11,12 +11,13 @@ from rdflib.query import Result
 from clinical_kg.results import to_csv, to_json, to_table, to_tsv
 from clinical_kg.store import QueryResult
 
+CKGID = "https://w3id.org/clinical-kg/id/"
 XSD_INT = URIRef("http://www.w3.org/2001/XMLSchema#integer")
 SAMPLE = QueryResult(
     "SELECT",
     variables=["entity", "label", "count", "note"],
     rows=[
-        (URIRef("https://w3id.org/clinical-kg/id/sciatica"), Literal("sciatica", lang="en"), Literal("3", datatype=XSD_INT), None),
+        (URIRef(CKGID + "sciatica"), Literal("sciatica", lang="en"), Literal("3", datatype=XSD_INT), None),
         (BNode("b0"), Literal('say "hi",\tthen\nleave'), None, Literal("x")),
     ],
 )  # fmt: skip

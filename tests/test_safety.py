@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import typing
 
 import pytest
 
@@ -14,9 +15,9 @@ from tests.conftest import index_for
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: typing.ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.hits.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "application/sparql-results+json")

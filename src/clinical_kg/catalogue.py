@@ -167,6 +167,18 @@ def run_query(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None
     return kg.query(text)
 
 
+def catalogue_table(catalogue: dict[str, CatalogueQuery], link: str = "") -> str:
+    """The catalogue as a Markdown table: name (linked to its section), parameters, question."""
+    lines = ["| name | parameters | answers |", "|---|---|---|"]
+    for query in catalogue.values():
+        params = ", ".join(
+            f"`{p.name}`" + (" (optional)" if not p.required else "") + (" (repeatable)" if p.multiple else "")
+            for p in query.parameters
+        )
+        lines.append(f"| [`{query.name}`]({link}#{query.name}) | {params or 'none'} | {query.title} |")
+    return "\n".join(lines) + "\n"
+
+
 def catalogue_markdown(catalogue: dict[str, CatalogueQuery]) -> str:
     """The catalogue as a Markdown page (docs/queries.md), generated from the headers."""
     lines = [
@@ -174,15 +186,8 @@ def catalogue_markdown(catalogue: dict[str, CatalogueQuery]) -> str:
         "",
         "Generated from the `#+` headers of `queries/*.rq` by `scripts/generate_catalogue_docs.py`: do not edit.",
         "",
-        "| name | parameters | answers |",
-        "|---|---|---|",
+        catalogue_table(catalogue).rstrip("\n"),
     ]
-    for query in catalogue.values():
-        params = ", ".join(
-            f"`{p.name}`" + (" (optional)" if not p.required else "") + (" (repeatable)" if p.multiple else "")
-            for p in query.parameters
-        )
-        lines.append(f"| [`{query.name}`](#{query.name}) | {params or 'none'} | {query.title} |")
     for query in catalogue.values():
         lines += ["", f"## {query.name}", "", f"**{query.title}.** {query.description}", ""]
         for p in query.parameters:

@@ -328,6 +328,15 @@ def validate_candidate(
     report.findings += _contradiction_findings(candidate, data)
     report.findings += _quote_findings(candidate, combined, _source_texts(combined, source_text, sources_dir))
     focus = touched_nodes(candidate)
+    # pySHACL takes only IRIs as focus nodes: blank subjects of the candidate (a record that
+    # mint_assertion_iris left blank because a part is missing) are checked as skolem IRIs.
+    skolem = {node: node.skolemize() for node in set(candidate.subjects()) if isinstance(node, BNode)}
+    for s, p, o in candidate:
+        if s in skolem or o in skolem:
+            combined.remove((s, p, o))
+            combined.add((skolem.get(s, s), p, skolem.get(o, o)))
+    blanks = {iri: node for node, iri in skolem.items()}
+    focus |= set(blanks)
     shacl = validate_graph(combined, focus_nodes=sorted(focus, key=str), skip_shapes=CHECKED_IN_PYTHON)
     report.shacl = shacl.graph
     introduced = [p for p in shacl.problems if p.focus in focus]
@@ -340,11 +349,11 @@ def validate_candidate(
         report.findings.append(
             Finding(
                 problem.severity_name,
-                problem.focus,
+                blanks.get(problem.focus, problem.focus),
                 compact(problem.shape),
                 problem.message,
                 problem.path,
-                problem.value,
+                blanks.get(problem.value, problem.value),
             )
         )
     report.labels = {s: str(o) for s, o in combined.subject_objects(SKOS.prefLabel)}
@@ -526,9 +535,10 @@ def format_merge(result: MergeResult) -> str:
     if not result.added:
         return "Nothing to add: every triple of the candidate is in the data already.\n"
     verb = "Would add" if result.dry_run else "Added"
+    entities, records = result.entities(), result.count(CKG.Assertion)
     lines = [
-        f"{verb} {result.triples} triples: {result.entities()} entities, {result.count(CKG.Assertion)} assertion "
-        f"records."
+        f"{verb} {result.triples} triples: {entities} {'entity' if entities == 1 else 'entities'}, "
+        f"{records} assertion record{'' if records == 1 else 's'}."
     ]
     for name, graph in sorted(result.added.items()):
         lines.append(f"  data/{name}: +{len(graph)} triples")

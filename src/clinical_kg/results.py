@@ -97,14 +97,9 @@ def compact(term: Node | None) -> str:
     return str(term)
 
 
-def _shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-
-
 def to_table(result: QueryResult, title: str | None = None, width: int | None = None) -> str:
-    """A readable terminal table: labels rather than IRIs where the query gives both, long
-    texts shortened; the exact values are in the csv, tsv and json formats."""
+    """A readable terminal table: labels rather than IRIs where the query gives both, one line
+    per row with long texts cut short; the exact values are in the csv, tsv and json formats."""
     from rich.console import Console
     from rich.table import Table
 
@@ -112,19 +107,24 @@ def to_table(result: QueryResult, title: str | None = None, width: int | None = 
         return "yes\n" if result.boolean else "no\n"
     labelled = {v for v in result.variables if f"{v}Label" in result.variables}
     shown = [i for i, v in enumerate(result.variables) if v not in labelled]
-    table = Table(title=title, show_lines=False, highlight=False)
-    for i in shown:
-        table.add_column(result.variables[i], overflow="fold")
+    rows = []
     for row in result.rows:
         cells = []
         for i in shown:
-            term = row[i]
-            var = result.variables[i]
+            term, var = row[i], result.variables[i]
             if term is None and var.endswith("Label") and var[: -len("Label")] in labelled:
                 term = row[result.variables.index(var[: -len("Label")])]  # no label: show the IRI
-            cells.append(_shorten(compact(term), 90))
+            cells.append(" ".join(compact(term).split()))
+        rows.append(cells)
+    table = Table(title=title, highlight=False)
+    widths = []
+    for k, i in enumerate(shown):
+        name = result.variables[i]
+        widths.append(min(max([len(name)] + [len(r[k]) for r in rows]), 60 if name == "quote" else 36))
+        table.add_column(name, overflow="ellipsis", no_wrap=True, width=widths[-1])
+    for cells in rows:
         table.add_row(*cells)
-    console = Console(file=io.StringIO(), width=width or 160, no_color=True, force_terminal=False)
+    console = Console(file=io.StringIO(), width=width or sum(widths) + 3 * len(widths) + 1, no_color=True)
     console.print(table)
     console.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
     return console.file.getvalue()
