@@ -31,11 +31,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import XSD, BNode, Graph, Literal, URIRef
+from rdflib import XSD, Graph, Literal
 from rdflib.term import Node
 
 from clinical_kg.errors import InputError
 from clinical_kg.namespaces import bind_prefixes, prefix_map
+from clinical_kg.store import from_oxigraph
 
 DEFAULT_MAX_BYTES = 10_000_000
 MAX_JSON_DEPTH = 128
@@ -383,24 +384,18 @@ def _quiet_rdflib() -> Iterator[None]:
 
 
 def _term(name: str, text: str, term: object) -> Node:
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
+    try:
+        return from_oxigraph(term)
+    except TypeError:
+        pass
     if isinstance(term, ox.Literal):
-        if term.direction:
-            raise _error_at(
-                name,
-                text,
-                "directional language tags (--ltr, --rtl) are not supported",
-                _find(text, f"@{term.language}--{term.direction}", f"--{term.direction}"),
-                hint='write a plain language tag such as "en"',
-            )
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == str(XSD.string):
-            return Literal(term.value)  # rdflib's parsers give plain strings no datatype
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
+        raise _error_at(
+            name,
+            text,
+            "directional language tags (--ltr, --rtl) are not supported",
+            _find(text, f"@{term.language}--{term.direction}", f"--{term.direction}"),
+            hint='write a plain language tag such as "en"',
+        )
     raise _error_at(
         name,
         text,

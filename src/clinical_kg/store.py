@@ -52,20 +52,29 @@ class QueryResult:
         return [dict(zip(self.variables, row, strict=True)) for row in self.rows]
 
 
-def _from_ox(term: object) -> Node | None:
+def from_oxigraph(term: object) -> Node | None:
+    """The rdflib term for a pyoxigraph term (None stays None).
+
+    Raises TypeError for what rdflib cannot hold: RDF 1.2 triple terms and literals with a
+    base direction.
+    """
     if term is None:
         return None
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
-    if isinstance(term, ox.Literal):
+    if isinstance(term, ox.Literal) and not term.direction:
         if term.language:
             return Literal(term.value, lang=term.language)
         if term.datatype.value == _XSD_STRING:
             return Literal(term.value)  # rdflib's parsers give plain strings no datatype
         return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise TypeError(f"unexpected Oxigraph term {term!r}")
+    raise TypeError(f"rdflib cannot represent the Oxigraph term {term!r}")
+
+
+def _rdflib_triple(statement: ox.Triple | ox.Quad) -> tuple[Node, Node, Node]:
+    return from_oxigraph(statement.subject), from_oxigraph(statement.predicate), from_oxigraph(statement.object)
 
 
 class KnowledgeGraph:
@@ -124,7 +133,7 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
         if self._memory is None:
             graph = bind_prefixes(Graph())
             for quad in self.store.quads_for_pattern(None, None, None, ox.DefaultGraph()):
-                graph.add((_from_ox(quad.subject), _from_ox(quad.predicate), _from_ox(quad.object)))
+                graph.add(_rdflib_triple(quad))
             self._memory = graph
         return self._memory
 
@@ -146,10 +155,10 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
         if form in ("CONSTRUCT", "DESCRIBE"):
             graph = bind_prefixes(Graph())
             for triple in answer:
-                graph.add((_from_ox(triple.subject), _from_ox(triple.predicate), _from_ox(triple.object)))
+                graph.add(_rdflib_triple(triple))
             return QueryResult(form, graph=graph)
         variables = [v.value for v in answer.variables]
-        rows = [tuple(_from_ox(solution[i]) for i in range(len(variables))) for solution in answer]
+        rows = [tuple(from_oxigraph(solution[i]) for i in range(len(variables))) for solution in answer]
         return QueryResult(form, variables=variables, rows=rows)
 
 
