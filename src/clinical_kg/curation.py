@@ -135,7 +135,7 @@ def _vocabulary_findings(candidate: Graph, declared: set[URIRef], known_entities
     names = {str(t)[len(VOCAB) :]: t for t in declared}
     seen: set[tuple[Node, Node]] = set()
     for s, p, o in sorted(candidate, key=str):
-        uses = [(p, "property")]
+        uses = [(p, "property"), (s, "subject")]
         if p == RDF.type or p == RDF.predicate:
             uses.append((o, "class" if p == RDF.type else "property"))
         elif isinstance(o, URIRef):
@@ -167,7 +167,7 @@ def _vocabulary_findings(candidate: Graph, declared: set[URIRef], known_entities
                         "unknown-entity",
                         f"{compact(term)} is not declared in the candidate or the graph",
                         p,
-                        None if term == p else term,
+                        None if term in (p, s) else term,
                         f"did you mean {compact(URIRef(close[0]))}?"
                         if close
                         else "declare it with a class and a skos:prefLabel",
@@ -176,10 +176,8 @@ def _vocabulary_findings(candidate: Graph, declared: set[URIRef], known_entities
     return findings
 
 
-def _names(graph: Graph, entity: Node) -> set[str]:
-    return {
-        " ".join(str(n).split()).casefold() for p in (SKOS.prefLabel, SKOS.altLabel) for n in graph.objects(entity, p)
-    }
+def _name_key(name: Node) -> str:
+    return " ".join(str(name).split()).casefold()
 
 
 def _duplicate_findings(candidate: Graph, data: Graph) -> list[Finding]:
@@ -187,24 +185,21 @@ def _duplicate_findings(candidate: Graph, data: Graph) -> list[Finding]:
     owners: dict[str, set[Node]] = defaultdict(set)
     for p in (SKOS.prefLabel, SKOS.altLabel):
         for entity, name in data.subject_objects(p):
-            owners[" ".join(str(name).split()).casefold()].add(entity)
+            owners[_name_key(name)].add(entity)
     findings = []
-    for entity in sorted(set(candidate.subjects(SKOS.prefLabel)) | set(candidate.subjects(SKOS.altLabel)), key=str):
-        is_new = (entity, None, None) not in data
-        for name in sorted(_names(candidate, entity)):
-            others = sorted(owners.get(name, set()) - {entity}, key=str)
+    for p in (SKOS.prefLabel, SKOS.altLabel):
+        for entity, name in sorted(candidate.subject_objects(p), key=str):
+            others = sorted(owners.get(_name_key(name), set()) - {entity}, key=str)
             if not others:
                 continue
-            if is_new:
+            if (entity, None, None) not in data:
                 message = (f'"{name}" already names {compact(others[0])}: this looks like a duplicate of an existing '
                            "entity under another IRI")  # fmt: skip
                 suggestion = f"use {compact(others[0])} instead of {compact(entity)}, or pick another label"
             else:
                 message = f'"{name}" already names {compact(others[0])}: one name cannot belong to two entities'
                 suggestion = f"drop this synonym, or move it from {compact(others[0])} if it belongs here"
-            findings.append(
-                Finding("Violation", entity, "duplicate-entity", message, SKOS.prefLabel, Literal(name), suggestion)
-            )
+            findings.append(Finding("Violation", entity, "duplicate-entity", message, p, name, suggestion))
     return findings
 
 
@@ -321,7 +316,7 @@ def validate_candidate(
     for graph in (vocabulary, data, candidate):
         for triple in graph:
             combined.add(triple)
-    known = {s for s in combined.subjects(SKOS.prefLabel)} | {s for s in data.subjects(RDF.type, None)}
+    known = set(combined.subjects(SKOS.prefLabel)) | set(combined.subjects(RDF.type, None))
     report = CandidateReport(file)
     report.findings += _vocabulary_findings(candidate, _declared_terms(vocabulary), known)
     report.findings += _duplicate_findings(candidate, data)
@@ -357,7 +352,9 @@ def validate_candidate(
             )
         )
     report.labels = {s: str(o) for s, o in combined.subject_objects(SKOS.prefLabel)}
-    report.findings.sort(key=lambda f: (str(f.focus), f.severity != "Violation", f.rule, str(f.value)))
+    report.findings = sorted(
+        set(report.findings), key=lambda f: (str(f.focus), f.severity != "Violation", f.rule, str(f.path), str(f.value))
+    )
     return report
 
 
