@@ -215,26 +215,20 @@ def _record_key(graph: Graph, record: Node) -> tuple[Node | None, Node | None, N
 
 def _contradiction_findings(candidate: Graph, data: Graph) -> list[Finding]:
     """Records of the candidate that assert what an existing record negates, or the reverse."""
-    existing: dict[tuple, list[Node]] = defaultdict(list)
-    for record in data.subjects(RDF.type, CKG.Assertion):
-        existing[_record_key(data, record)].append(record)
     findings = []
     for record in sorted(candidate.subjects(RDF.type, CKG.Assertion), key=str):
         s, p, o, negated = _record_key(candidate, record)
-        for other in existing.get((s, p, o, not negated), []):
+        for other in sorted(data.subjects(RDF.subject, s), key=str):
+            if (other, RDF.type, CKG.Assertion) not in data or _record_key(data, other) != (s, p, o, not negated):
+                continue
             what = "negates" if negated else "asserts"
             findings.append(
-                Finding(
-                    "Violation",
-                    record,
-                    "contradiction",
-                    f"this record {what} {compact(s)} {compact(p)} {compact(o)}, which "
-                    f"{compact(other)} {'asserts' if negated else 'negates'}",
-                    RDF.predicate,
-                    p,
-                    "retract one of the two, or qualify the statement (population, context) so they no longer clash",
-                )
-            )
+                Finding("Violation", record, "contradiction",
+                        f"this record {what} {compact(s)} {compact(p)} {compact(o)}, which {compact(other)} "
+                        f"{'asserts' if negated else 'negates'}", RDF.predicate, p,
+                        "retract one of the two, or qualify the statement (population, context) so they no longer "
+                        "clash")
+            )  # fmt: skip
     return findings
 
 
@@ -298,6 +292,40 @@ def touched_nodes(candidate: Graph) -> set[Node]:
     return {n for n in nodes if not isinstance(n, BNode)}
 
 
+def neighbourhood(graph: Graph, nodes: set[Node], mentioned: set[Node] = frozenset()) -> Graph:
+    """The part of ``graph`` that the shapes read to judge ``nodes``.
+
+    That is: the nodes' own triples, the assertion records about them (and those records' plain
+    triples), their ckg:broader chain, and the classes of every IRI in that part or in
+    ``mentioned``. The shapes' rules are local to these, so validating this part gives the same
+    results for ``nodes`` as validating the whole graph, at a cost that does not grow with it.
+    """
+    records = {r for n in nodes for p in (RDF.subject, RDF.object) for r in graph.subjects(p, n)}
+    described = set(nodes) | records
+    chain = list(nodes)
+    while chain:
+        for broader in graph.objects(chain.pop(), CKG.broader):
+            if broader not in described:
+                described.add(broader)
+                chain.append(broader)
+    part = Graph()
+    for subject in described:
+        for p, o in graph.predicate_objects(subject):
+            part.add((subject, p, o))
+    for record in records:
+        statement = (
+            graph.value(record, RDF.subject),
+            graph.value(record, RDF.predicate),
+            graph.value(record, RDF.object),
+        )
+        if None not in statement and statement in graph:
+            part.add(statement)
+    for term in {t for triple in part for t in triple if isinstance(t, URIRef)} | set(mentioned):
+        for cls in graph.objects(term, RDF.type):
+            part.add((term, RDF.type, cls))
+    return part
+
+
 def validate_candidate(
     candidate: Graph,
     data: Graph,
@@ -308,50 +336,38 @@ def validate_candidate(
 ) -> CandidateReport:
     """Check ``candidate`` together with ``data`` (the curated data, without the vocabulary).
 
+    Only the candidate's neighbourhood in the data is validated with SHACL (see
+    :func:`neighbourhood`), so the cost follows the size of the candidate, not of the graph.
     Blank-node assertion records of the candidate are given their IRIs first, in place.
     """
     mint_assertion_iris(candidate)
     vocabulary = _vocabulary()
-    combined = Graph()
-    for graph in (vocabulary, data, candidate):
-        for triple in graph:
-            combined.add(triple)
-    known = set(combined.subjects(SKOS.prefLabel)) | set(combined.subjects(RDF.type, None))
+    focus = touched_nodes(candidate) | {s for s in candidate.subjects() if isinstance(s, BNode)}
+    mentioned = {t for triple in candidate for t in triple if isinstance(t, URIRef)}
+    before = vocabulary + neighbourhood(data, focus, mentioned)
+    after = before + candidate
+    known = {t for t in mentioned if (t, None, None) in data} | set(candidate.subjects(RDF.type, None))
+    known |= set(data.subjects(SKOS.prefLabel))  # also the pool of suggestions for misspelt IRIs
     report = CandidateReport(file)
     report.findings += _vocabulary_findings(candidate, _declared_terms(vocabulary), known)
     report.findings += _duplicate_findings(candidate, data)
     report.findings += _contradiction_findings(candidate, data)
-    report.findings += _quote_findings(candidate, combined, _source_texts(combined, source_text, sources_dir))
-    focus = touched_nodes(candidate)
-    # pySHACL takes only IRIs as focus nodes: blank subjects of the candidate (a record that
-    # mint_assertion_iris left blank because a part is missing) are checked as skolem IRIs.
-    skolem = {node: node.skolemize() for node in set(candidate.subjects()) if isinstance(node, BNode)}
-    for s, p, o in candidate:
-        if s in skolem or o in skolem:
-            combined.remove((s, p, o))
-            combined.add((skolem.get(s, s), p, skolem.get(o, o)))
-    blanks = {iri: node for node, iri in skolem.items()}
-    focus |= set(blanks)
-    shacl = validate_graph(combined, focus_nodes=sorted(focus, key=str), skip_shapes=CHECKED_IN_PYTHON)
+    report.findings += _quote_findings(candidate, after, _source_texts(after, source_text, sources_dir))
+    shacl = validate_graph(after, skip_shapes=CHECKED_IN_PYTHON)
     report.shacl = shacl.graph
     introduced = [p for p in shacl.problems if p.focus in focus]
-    existing = sorted({p.focus for p in introduced if (p.focus, None, None) in data}, key=str)
-    if existing:  # problems an existing node had before the candidate are not the candidate's
-        before = validate_graph(vocabulary + data, focus_nodes=existing, skip_shapes=CHECKED_IN_PYTHON)
-        old = {(p.shape, p.focus, p.path, p.value) for p in before.problems}
+    if any((p.focus, None, None) in data for p in introduced):
+        # problems an existing node had before the candidate are not the candidate's
+        old = {
+            (p.shape, p.focus, p.path, p.value) for p in validate_graph(before, skip_shapes=CHECKED_IN_PYTHON).problems
+        }
         introduced = [p for p in introduced if (p.shape, p.focus, p.path, p.value) not in old]
     for problem in introduced:
         report.findings.append(
-            Finding(
-                problem.severity_name,
-                blanks.get(problem.focus, problem.focus),
-                compact(problem.shape),
-                problem.message,
-                problem.path,
-                blanks.get(problem.value, problem.value),
-            )
-        )
-    report.labels = {s: str(o) for s, o in combined.subject_objects(SKOS.prefLabel)}
+            Finding(problem.severity_name, problem.focus, compact(problem.shape), problem.message, problem.path,
+                    problem.value)
+        )  # fmt: skip
+    report.labels = {s: str(o) for s, o in after.subject_objects(SKOS.prefLabel)}
     report.findings = sorted(
         set(report.findings), key=lambda f: (str(f.focus), f.severity != "Violation", f.rule, str(f.path), str(f.value))
     )
