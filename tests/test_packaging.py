@@ -35,3 +35,4 @@ def test_wheel_ships_resources_inside_the_package(tmp_path: Path) -> None:
     expected |= {f"clinical_kg/queries/{p.name}" for p in (ROOT / "queries").glob("*.rq")}
     assert expected - names == set()
     assert "clinical_kg/cli.py" in names
+    assert {f"clinical_kg/web/{p.name}" for p in (ROOT / "src/clinical_kg/web").iterdir()} <= names  # the query page

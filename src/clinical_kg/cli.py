@@ -429,5 +429,193 @@ def compact_iri(value: str) -> str:
     return compact(URIRef(value))
 
 
+@main.command("serve", context_settings=CONTEXT)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on. The default is loopback only; 0.0.0.0 opens it to the network.",
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--store-path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="On-disk Oxigraph store, built from the shipped files when missing or empty (default: in memory).",
+)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Query worker processes: the number of queries run at once.",
+)
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds a query may run; then its worker is killed and the answer is 503.",
+)
+@click.option(
+    "--max-rows",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Rows (or triples) per result; more are cut and flagged with X-CKG-Truncated.",
+)
+@click.option(
+    "--max-body",
+    default=128 * 1024,
+    show_default=True,
+    type=click.IntRange(1024),
+    help="Bytes of request body; more gets 413. (URLs over 32 KiB get 414.)",
+)
+@click.option(
+    "--queue-wait",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds a request may wait for a free worker; then 503 with Retry-After.",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Allow cross-origin requests from ORIGIN (repeat; '*' for any). Default: none.",
+)
+@click.option(
+    "--worker-memory",
+    default=4096,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Address-space limit of each worker in MiB (0: none).",
+)
+@click.option(
+    "--allow-update",
+    is_flag=True,
+    help="Accept SPARQL Update and Graph Store writes carrying `Authorization: Bearer $CKG_UPDATE_TOKEN`, "
+    "on the endpoint's in-memory copy only (never written to data/; gone at restart). Default: refused.",
+)
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
+@handle_errors
+def serve_command(host: str, port: int, store_path: Path | None, workers: int, timeout: float, max_rows: int,
+                  max_body: int, queue_wait: float, cors_origins: tuple[str, ...], worker_memory: int,
+                  allow_update: bool, access_log: bool) -> None:  # fmt: skip
+    """Run a read-only SPARQL 1.1 endpoint at /sparql, the catalogue at /queries, a query page at /.
+
+    Queries run in sandboxed worker processes (no network), each killed at the timeout.
+    SPARQL Update, Graph Store writes, SERVICE and FROM are refused. Needs the `serve` extra:
+    pip install "clinical-kg[serve]".
+
+    \b
+    Examples:
+      ckg serve
+      curl -H 'Accept: text/csv' 'http://127.0.0.1:8000/queries/conditions-causing-symptom?symptom=radiating+leg+pain'
+    """
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise InputError(f"ckg serve needs {exc.name}", hint='pip install "clinical-kg[serve]"') from None
+    import os
+
+    token = os.environ.get("CKG_UPDATE_TOKEN") if allow_update else None
+    if allow_update and (store_path is not None or len(token or "") < 16):
+        raise InputError(
+            "--allow-update needs a token of 16 characters or more in $CKG_UPDATE_TOKEN, and no --store-path",
+            hint='export CKG_UPDATE_TOKEN="$(python -c "import secrets; print(secrets.token_urlsafe())")"',
+        )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: anyone who can reach it can query the graph", err=True)
+    from clinical_kg.server import Settings, serve
+
+    serve(Settings(host=host, port=port, store_path=store_path, workers=workers, timeout=timeout, max_rows=max_rows,
+                   max_body=max_body, queue_wait=queue_wait, cors_origins=cors_origins, worker_memory_mb=worker_memory,
+                   access_log=access_log, allow_update=allow_update, update_token=token))  # fmt: skip
+
+
+@main.command("export", context_settings=CONTEXT)
+@click.option("-f", "--format", "fmt", required=True, metavar="FORMAT",
+              help="turtle, ntriples, nquads, rdfxml, jsonld, kgx, graphml, nodelink or csv.")  # fmt: skip
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
+              help="File (or folder, for kgx and csv) to write; default: the format's usual name in the "
+                   "current folder (clinical-kg.ttl, kgx/, csv/, ...).")  # fmt: skip
+@handle_errors
+def export_command(fmt: str, out: Path | None) -> None:
+    """Export the graph (vocabulary and curated data) as FORMAT.
+
+    \b
+    Formats and default outputs:
+      turtle     Turtle (canonical longturtle)         clinical-kg.ttl
+      ntriples   N-Triples, sorted lines               clinical-kg.nt
+      nquads     N-Quads, a named graph per file       clinical-kg.nq
+      rdfxml     RDF/XML                               clinical-kg.rdf
+      jsonld     JSON-LD with the shipped context      clinical-kg.jsonld
+      kgx        KGX TSV for Biolink tools             kgx/nodes.tsv, kgx/edges.tsv
+      graphml    GraphML (networkx)                    clinical-kg.graphml
+      nodelink   node-link JSON (networkx)             clinical-kg.nodelink.json
+      csv        entity and assertion tables           csv/entities.csv, csv/assertions.csv
+
+    The same graph always gives the same bytes. The files written are listed on stdout with
+    their sizes. Exit 0 written, 2 unknown format or unreadable data.
+
+    \b
+    Examples:
+      ckg export --format jsonld
+      ckg export --format kgx --out build/kgx
+    """
+    from clinical_kg.export import export, get_exporter, load_graph
+
+    get_exporter(fmt)  # an unknown format fails before the graph is loaded
+    for path in export(load_graph(), fmt, out):
+        click.echo(f"{path}\t{path.stat().st_size} bytes")
+
+
+@main.command("release", context_settings=CONTEXT)
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"),
+              show_default=True, help="Folder to write the release folder clinical-kg-<version>/ into.")  # fmt: skip
+@click.option("--previous", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="The release to list changes against (default: the newest other release in --out).")  # fmt: skip
+@click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
+              help="Release date (default: the date of $SOURCE_DATE_EPOCH, else today, UTC).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace an existing release folder of the same version.")
+@handle_errors
+def release_command(out: Path, previous: Path | None, day: str | None, force: bool) -> None:
+    """Write a release: every export format, manifest.json and CHANGES.md in OUT/clinical-kg-<version>/.
+
+    The version is the last segment of the vocabulary's owl:versionIRI. manifest.json gives the
+    version, date, counts by class and relation, every file with its size and SHA-256, the
+    sources with their checksums, the SHACL validation result, and the assertion records added,
+    retracted or changed since the previous release, which CHANGES.md lists for people. The
+    same data and date give the same bytes. Exit 0 written, 2 when the folder exists (without
+    --force) or the data cannot be read.
+
+    \b
+    Examples:
+      ckg release
+      ckg release --out dist --previous dist/clinical-kg-0.1.0 --date 2026-12-01
+    """
+    from clinical_kg.export.release import make_release
+
+    release = make_release(out, previous=previous, day=day, force=force)
+    manifest = release.manifest
+    click.echo(f"{release.folder}: clinical-kg {manifest['version']} ({manifest['date']})")
+    for entry in manifest["files"]:
+        click.echo(f"  {entry['path']:28} {entry['bytes']:>9} bytes  sha256 {entry['sha256']}")
+    click.echo(f"  {'manifest.json':28} {(release.folder / 'manifest.json').stat().st_size:>9} bytes")
+    changes = manifest["changes"]
+    if changes["previous"] is None:
+        click.echo("changes: first release (no previous release found)")
+    else:
+        click.echo(f"changes since {changes['previous']} ({changes['previous_date']}): "
+                   f"{len(changes['added'])} added, {len(changes['retracted'])} retracted, "
+                   f"{len(changes['changed'])} changed (CHANGES.md)")  # fmt: skip
+    if not manifest["validation"]["conforms"]:
+        click.echo(f"warning: the graph does not conform to the shapes ({manifest['validation']['violations']} "
+                   "violations, recorded in manifest.json); run `ckg validate`", err=True)  # fmt: skip
+
+
 if __name__ == "__main__":
     main()

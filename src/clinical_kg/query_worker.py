@@ -1,0 +1,538 @@
+"""What runs inside an endpoint query worker: a sandboxed process that holds the graph.
+
+``ckg serve`` (:mod:`clinical_kg.server`) keeps the HTTP socket and hands each query to one of
+a few worker processes over a pipe; a worker that overruns its deadline is killed and replaced
+(shared/reference/security-findings.md, T11). Each worker, at start:
+
+- leaves the network: ``unshare(CLONE_NEWNET)`` (as root) or ``unshare(CLONE_NEWUSER |
+  CLONE_NEWNET)`` (unprivileged, where the kernel allows it), so even a ``SERVICE`` that got
+  past the algebra check could reach nothing (T1); sets a default socket timeout (T2) and an
+  address-space limit, so a query that allocates without bound fails instead of the machine;
+- loads the graph once on Oxigraph (linear-time ``REGEX``, T9): the shipped files, each also
+  as a named graph called after its dataset node (``ckgds:symptoms``, the vocabulary under its
+  ontology IRI), so the protocol's ``default-graph-uri`` and ``named-graph-uri`` can pick
+  graphs of the store, never graphs from the web (T3).
+
+A request is a dict (``op`` = ``sparql``, ``catalogue`` or ``entity``; with ``ckg serve
+--allow-update`` also ``update`` and ``graph-write``, applied to this worker's copy only); the
+answer is a dict with ``status``, and ``body`` and ``type`` or ``message`` and ``hint``. Every
+user query passes :func:`clinical_kg.sparql_safety.check_query` (no SERVICE in any form, no
+FROM, no updates) and stops at ``max_rows`` rows; every update passes :func:`check_update`
+(no LOAD, no SERVICE).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import os
+import resource
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+from pyparsing import ParseException, ParseResults
+from rdflib import BNode, Literal, URIRef
+from rdflib.plugins.sparql.algebra import translateUpdate
+from rdflib.plugins.sparql.parser import parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import Node
+
+from clinical_kg.catalogue import bind_parameters, get_query, load_catalogue
+from clinical_kg.errors import ClinicalKGError, InputError, QueryError
+from clinical_kg.namespaces import prefix_map
+from clinical_kg.results import to_csv, to_json, to_tsv
+from clinical_kg.sparql_safety import check_query
+from clinical_kg.store import OxigraphKnowledgeGraph, QueryResult, from_oxigraph, shipped_files
+from clinical_kg.terms import TermIndex
+from clinical_kg.transaction import ensure_consistent
+
+# Media types the endpoint offers, in order of preference, with the writer and the type sent back.
+RESULT_TYPES: dict[str, tuple[str, str]] = {
+    "application/sparql-results+json": ("json", "application/sparql-results+json"),
+    "application/sparql-results+xml": ("xml", "application/sparql-results+xml"),
+    "text/csv": ("csv", "text/csv; charset=utf-8"),
+    "text/tab-separated-values": ("tsv", "text/tab-separated-values; charset=utf-8"),
+    "application/json": ("json", "application/sparql-results+json"),
+    "application/xml": ("xml", "application/sparql-results+xml"),
+    "text/xml": ("xml", "application/sparql-results+xml"),
+}
+GRAPH_TYPES: dict[str, tuple[ox.RdfFormat, str]] = {
+    "text/turtle": (ox.RdfFormat.TURTLE, "text/turtle; charset=utf-8"),
+    "application/n-triples": (ox.RdfFormat.N_TRIPLES, "application/n-triples"),
+    "application/ld+json": (ox.RdfFormat.JSON_LD, "application/ld+json"),
+    "application/rdf+xml": (ox.RdfFormat.RDF_XML, "application/rdf+xml"),
+    "application/x-turtle": (ox.RdfFormat.TURTLE, "text/turtle; charset=utf-8"),
+    "application/turtle": (ox.RdfFormat.TURTLE, "text/turtle; charset=utf-8"),
+    "text/plain": (ox.RdfFormat.N_TRIPLES, "application/n-triples"),
+}
+
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_DATASET_CLASSES = {
+    ox.NamedNode("http://www.w3.org/ns/dcat#Dataset"),
+    ox.NamedNode("http://www.w3.org/2002/07/owl#Ontology"),
+}
+
+
+@dataclass
+class WorkerConfig:
+    """What a worker needs to start: limits and where the graph is."""
+
+    max_rows: int = 10_000
+    memory_mb: int = 4096
+    socket_timeout: float = 3.0
+    store_path: str | None = None
+    # The form (SELECT, ...) of each catalogue query, checked once by the server at start
+    # (parsing them all takes most of a second; a replacement worker should start quickly).
+    catalogue_forms: dict[str, str] = field(default_factory=dict)
+    # With ``ckg serve --allow-update``: the writes accepted so far, replayed into a replacement worker.
+    writes: list[dict[str, Any]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- content negotiation
+
+
+def negotiate(accept: str, offers: Iterable[str]) -> str | None:
+    """The offered media type the Accept header likes best (ties: the first offered), or None.
+
+    An empty header accepts the first offer. ``q=0`` refuses a type.
+    """
+    offers = list(offers)
+    if not accept.strip():
+        return offers[0] if offers else None
+    ranges = []
+    for part in accept.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        if not fields[0]:
+            continue
+        q = 1.0
+        for param in fields[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = max(0.0, min(1.0, float(value)))
+                except ValueError:
+                    q = 0.0
+        ranges.append((fields[0].lower(), q))
+    best, best_q = None, 0.0
+    for offer in offers:
+        kind = offer.split("/")[0]
+        specificity, q = -1, 0.0
+        for media, mq in ranges:
+            if media == offer:
+                rank = 2
+            elif media == f"{kind}/*":
+                rank = 1
+            elif media in ("*/*", "*"):
+                rank = 0
+            else:
+                continue
+            if rank > specificity:
+                specificity, q = rank, mq
+        if q > best_q:
+            best, best_q = offer, q
+    return best
+
+
+# ---------------------------------------------------------------- serialisation
+
+
+def to_xml(result: QueryResult) -> str:
+    """SPARQL Query Results XML Format."""
+    out = ['<?xml version="1.0" encoding="utf-8"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">']
+    if result.form == "ASK":
+        out += ["  <head/>", f"  <boolean>{'true' if result.boolean else 'false'}</boolean>", "</sparql>"]
+        return "\n".join(out) + "\n"
+    out.append("  <head>")
+    out += [f"    <variable name={quoteattr(v)}/>" for v in result.variables]
+    out += ["  </head>", "  <results>"]
+    for row in result.rows:
+        out.append("    <result>")
+        for var, term in zip(result.variables, row, strict=True):
+            if term is not None:
+                out.append(f"      <binding name={quoteattr(var)}>{_xml_term(term)}</binding>")
+        out.append("    </result>")
+    out += ["  </results>", "</sparql>"]
+    return "\n".join(out) + "\n"
+
+
+def _xml_term(term: Node) -> str:
+    if isinstance(term, URIRef):
+        return f"<uri>{escape(str(term))}</uri>"
+    if isinstance(term, BNode):
+        return f"<bnode>{escape(str(term))}</bnode>"
+    assert isinstance(term, Literal)
+    attributes = ""
+    if term.language:
+        attributes = f" xml:lang={quoteattr(term.language)}"
+    elif term.datatype is not None:
+        attributes = f" datatype={quoteattr(str(term.datatype))}"
+    return f"<literal{attributes}>{escape(str(term))}</literal>"
+
+
+_WRITERS = {"json": to_json, "xml": to_xml, "csv": to_csv, "tsv": to_tsv}
+
+
+def error(status: int, message: str, hint: str | None = None) -> dict[str, Any]:
+    """An error answer."""
+    return {"status": status, "message": message, "hint": hint}
+
+
+def _not_acceptable(form: str) -> dict[str, Any]:
+    offered = GRAPH_TYPES if form in ("CONSTRUCT", "DESCRIBE") else RESULT_TYPES
+    return error(406, f"no acceptable media type for a {form} result", hint="ask for one of: " + ", ".join(offered))
+
+
+# ---------------------------------------------------------------- the sandbox
+
+
+def enter_sandbox(config: WorkerConfig) -> str:
+    """Leave the network, bound socket waits and address space; say what was achieved."""
+    socket.setdefaulttimeout(config.socket_timeout)
+    if config.memory_mb > 0:
+        limit = config.memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    unshare = getattr(ctypes.CDLL(None, use_errno=True), "unshare", None)
+    if unshare is None:
+        return "shared (no unshare on this system)"
+    flags = _CLONE_NEWNET if os.geteuid() == 0 else _CLONE_NEWUSER | _CLONE_NEWNET
+    if unshare(flags) == 0:
+        return "isolated"
+    return f"shared (unshare failed: {os.strerror(ctypes.get_errno())})"
+
+
+# ---------------------------------------------------------------- the graph
+
+
+def dataset_name(path: Path) -> ox.NamedNode | None:
+    """The IRI of the dataset node (or ontology) a Turtle file opens with."""
+    for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
+        if triple.predicate == _RDF_TYPE and triple.object in _DATASET_CLASSES:
+            return triple.subject
+    return None
+
+
+def load_dataset(store: ox.Store, files: Iterable[Path]) -> None:
+    """Load files into the default graph and each also into the named graph of its dataset."""
+    for path in files:
+        try:
+            store.load(path=str(path), format=ox.RdfFormat.TURTLE)
+            name = dataset_name(path)
+            if name is not None:
+                store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=name)
+        except SyntaxError as exc:
+            raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
+
+
+def build_store(path: Path) -> int:
+    """Build an on-disk store at ``path`` from the shipped files if it is missing or empty.
+
+    Built in a sibling folder and renamed into place, so an interrupted build leaves no
+    half-loaded store behind (T17). Returns the number of quads in the store.
+    """
+    if path.exists() and any(path.iterdir()):
+        try:
+            return len(ox.Store.read_only(str(path)))
+        except OSError as exc:
+            raise InputError(f"{path} is not an Oxigraph store: {exc}", hint="give a missing or empty folder") from None
+    from clinical_kg import resources
+
+    ensure_consistent(resources.data_dir())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        store = ox.Store(str(partial))
+        load_dataset(store, shipped_files())
+        store.flush()
+        count = len(store)
+        del store
+        if path.exists():
+            path.rmdir()
+        partial.rename(path)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return count
+
+
+def open_store(config: WorkerConfig) -> OxigraphKnowledgeGraph:
+    """The graph: read-only from ``store_path``, else loaded from the shipped files into memory."""
+    kg = OxigraphKnowledgeGraph()
+    if config.store_path:
+        kg.store = ox.Store.read_only(config.store_path)
+    else:
+        from clinical_kg import resources
+
+        ensure_consistent(resources.data_dir())
+        load_dataset(kg.store, shipped_files())
+    return kg
+
+
+# ---------------------------------------------------------------- answering
+
+
+_ENTITY_OUT = """
+SELECT ?p ?pLabel ?o ?oLabel WHERE {
+  VALUES ?entity { }
+  ?entity ?p ?o .
+  OPTIONAL { ?p rdfs:label ?pLabel FILTER (LANGMATCHES(LANG(?pLabel), "en")) }
+  OPTIONAL { ?o skos:prefLabel|rdfs:label|dcterms:title ?oLabel }
+} ORDER BY ?p ?o
+"""
+_ENTITY_IN = """
+SELECT ?s ?sLabel ?p ?pLabel WHERE {
+  VALUES ?entity { }
+  ?s ?p ?entity .
+  FILTER (?p NOT IN (rdf:subject, rdf:object))
+  OPTIONAL { ?p rdfs:label ?pLabel FILTER (LANGMATCHES(LANG(?pLabel), "en")) }
+  OPTIONAL { ?s skos:prefLabel|rdfs:label|dcterms:title ?sLabel }
+} ORDER BY ?p ?s
+"""
+_ENTITY_EVIDENCE = """
+SELECT ?assertion ?s ?sLabel ?p ?pLabel ?o ?oLabel ?hedge ?quote ?source ?sourceTitle ?negated WHERE {
+  VALUES ?entity { }
+  { ?assertion rdf:subject ?entity } UNION { ?assertion rdf:object ?entity }
+  ?assertion a ckg:Assertion ; rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; ckg:evidenceQuote ?quote .
+  OPTIONAL { ?assertion ckg:hedge ?hedge }
+  OPTIONAL { ?assertion ckg:negated ?negated }
+  OPTIONAL { ?assertion ckg:source ?source OPTIONAL { ?source dcterms:title ?sourceTitle } }
+  OPTIONAL { ?s skos:prefLabel ?sLabel }
+  OPTIONAL { ?o skos:prefLabel|rdfs:label ?oLabel }
+  OPTIONAL { ?p rdfs:label ?pLabel FILTER (LANGMATCHES(LANG(?pLabel), "en")) }
+} ORDER BY ?p ?s ?o ?assertion
+"""
+
+
+def catalogue_forms() -> dict[str, str]:
+    """Check every catalogue query (no SERVICE, no FROM, no update) and return its form."""
+    return {name: check_query(query.text) for name, query in load_catalogue().items()}
+
+
+def _has(node: Any, names: set[str]) -> bool:
+    if isinstance(node, CompValue):
+        return node.name in names or any(_has(value, names) for value in node.values())
+    if isinstance(node, (list, tuple, ParseResults)):
+        return any(_has(item, names) for item in node)
+    return False
+
+
+def check_update(text: str, prefixes: dict[str, str]) -> None:
+    """Refuse an update that would reach out (``LOAD``, ``SERVICE``), or that does not parse."""
+    try:
+        parsed = parseUpdate(text)
+        algebra = translateUpdate(parsed, initNs=prefixes).algebra
+    except ParseException as exc:
+        raise QueryError(f"SPARQL Update syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
+    except Exception as exc:
+        raise QueryError(f"SPARQL Update is not valid: {exc}") from None
+    if _has(parsed, {"Load"}) or _has(algebra, {"Load"}):
+        raise QueryError(
+            "LOAD is refused: the endpoint never fetches documents", hint="PUT the data to the graph store"
+        )
+    if _has(parsed, {"ServiceGraphPattern"}) or _has(algebra, {"ServiceGraphPattern"}):
+        raise QueryError("SERVICE is refused: updates may not reach other endpoints or files")
+
+
+def _plain(term: Any) -> dict[str, str] | None:
+    """An Oxigraph term as a small JSON-able dict."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    out = {"type": "literal", "value": term.value}
+    if term.language:
+        out["lang"] = term.language
+    return out
+
+
+class Engine:
+    """The loaded graph and everything needed to answer requests."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self.kg = open_store(config)
+        self.store = self.kg.store
+        self.prefixes = prefix_map()
+        self.index = TermIndex(self.kg)
+        self.graph_names = sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+        # The catalogue's own texts are checked once; binding only puts N-Triples terms of the
+        # graph (or escaped literals) into their VALUES blocks, so bound texts need no new check.
+        self.forms = config.catalogue_forms or catalogue_forms()
+        for write in config.writes:
+            self.handle(write)
+
+    def info(self) -> dict[str, Any]:
+        """What the service description says about the dataset."""
+        triples = sum(1 for _ in self.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+        return {"triples": triples, "graphs": self.graph_names}
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request; domain errors become 4xx answers."""
+        try:
+            op = request["op"]
+            if op == "sparql":
+                return self.sparql(request["query"], request.get("accept", ""), request.get("default_graphs", []),
+                                   request.get("named_graphs", []))  # fmt: skip
+            if op == "catalogue":
+                return self.catalogue(request["name"], request.get("values", {}), request.get("accept", ""))
+            if op == "entity":
+                return self.entity(request["iri"])
+            if op == "update":
+                return self.update(request["update"])
+            if op == "graph-write":
+                return self.graph_write(request["method"], request.get("graph"), request.get("data", b""),
+                                        request.get("format", ""))  # fmt: skip
+            if op == "ping":
+                return {"status": 200, "pid": os.getpid()}
+            return error(400, f"unknown operation {op!r}")
+        except ClinicalKGError as exc:
+            return error(400, exc.message, exc.hint)
+        except SyntaxError as exc:
+            return error(400, f"SPARQL syntax error: {exc.msg}")
+        except MemoryError:
+            return error(503, "the query needed more memory than a query worker may use", "add a LIMIT or narrow it")
+
+    def sparql(self, text: str, accept: str, default_graphs: list[str], named_graphs: list[str]) -> dict[str, Any]:
+        """A user query: checked, run on Oxigraph over the chosen dataset, capped, serialised."""
+        form = check_query(text, self.prefixes)
+        dataset: dict[str, Any] = {}
+        if default_graphs or named_graphs:
+            unknown = [g for g in default_graphs + named_graphs if g not in self.graph_names]
+            if unknown:
+                raise QueryError(
+                    f"<{unknown[0]}> is not a graph of this dataset: the endpoint never loads graphs from URLs",
+                    hint="graphs: " + ", ".join(self.graph_names),
+                )
+            dataset = {"default_graph": [ox.NamedNode(g) for g in default_graphs],
+                       "named_graphs": [ox.NamedNode(g) for g in named_graphs]}  # fmt: skip
+        return self._run(text, form, accept, self.prefixes, dataset)
+
+    def catalogue(self, name: str, values: dict[str, list[str]], accept: str) -> dict[str, Any]:
+        """A catalogue query with its parameters bound as on the command line."""
+        try:
+            query = get_query(name)
+        except QueryError as exc:
+            return error(404, exc.message, exc.hint)
+        text, _ = bind_parameters(query, values, self.index)
+        return self._run(text, self.forms[name], accept, {}, {})
+
+    def _run(self, text: str, form: str, accept: str, prefixes: dict[str, str], dataset: dict) -> dict[str, Any]:
+        graph_result = form in ("CONSTRUCT", "DESCRIBE")
+        media = negotiate(accept, GRAPH_TYPES if graph_result else RESULT_TYPES)
+        if media is None:
+            return _not_acceptable(form)
+        answer = self.store.query(text, prefixes=prefixes, use_default_graph_as_union=False, **dataset)
+        limit = self.config.max_rows
+        headers: dict[str, str] = {}
+        if graph_result:
+            triples = list(itertools.islice(answer, limit + 1))
+            if len(triples) > limit:
+                triples, headers["X-CKG-Truncated"] = triples[:limit], f"max-rows={limit}"
+            rdf_format, content_type = GRAPH_TYPES[media]
+            body = ox.serialize(triples, format=rdf_format, prefixes=self.prefixes)
+            return {"status": 200, "type": content_type, "body": body, "headers": headers, "rows": len(triples)}
+        if form == "ASK":
+            result = QueryResult(form, boolean=bool(answer))
+        else:
+            variables = [v.value for v in answer.variables]
+            try:
+                rows = [tuple(from_oxigraph(s[i]) for i in range(len(variables)))
+                        for s in itertools.islice(answer, limit + 1)]  # fmt: skip
+            except TypeError as exc:  # RDF 1.2 triple terms, directional literals
+                return error(400, f"the result cannot be written in the SPARQL 1.1 formats: {exc}")
+            if len(rows) > limit:
+                rows, headers["X-CKG-Truncated"] = rows[:limit], f"max-rows={limit}"
+            result = QueryResult(form, variables=variables, rows=rows)
+        writer, content_type = RESULT_TYPES[media]
+        body = _WRITERS[writer](result).encode("utf-8")
+        return {"status": 200, "type": content_type, "body": body, "headers": headers, "rows": len(result.rows)}
+
+    def update(self, text: str) -> dict[str, Any]:
+        """SPARQL Update on this worker's copy of the graph (``--allow-update`` only)."""
+        check_update(text, self.prefixes)
+        self.store.update(text, prefixes=self.prefixes)
+        self._changed()
+        return {"status": 204}
+
+    def graph_write(self, method: str, graph: str | None, data: bytes, media: str) -> dict[str, Any]:
+        """Graph Store PUT, POST or DELETE on this worker's copy (``--allow-update`` only)."""
+        try:
+            target = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
+        except ValueError:
+            return error(400, f"not an IRI: {graph!r}")
+        exists = graph is None or self.store.contains_named_graph(target)
+        if method == "DELETE":
+            if not exists:
+                return error(404, f"no graph <{graph}> in this store")
+            self.store.remove_graph(target)
+        else:
+            formats = {"text/turtle": ox.RdfFormat.TURTLE, "application/n-triples": ox.RdfFormat.N_TRIPLES}
+            try:
+                triples = list(ox.parse(data, format=formats[media]))
+            except SyntaxError as exc:
+                raise InputError(f"the {media} body does not parse: {exc}") from None
+            quads = [ox.Quad(t.subject, t.predicate, t.object, target) for t in triples]
+            if method == "PUT" and exists:
+                self.store.clear_graph(target)
+            self.store.extend(quads)
+        self._changed()
+        return {"status": 201 if method == "PUT" and not exists else 204}
+
+    def _changed(self) -> None:
+        self.index = TermIndex(self.kg)
+        self.graph_names = sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def entity(self, iri: str) -> dict[str, Any]:
+        """An entity's labels, relations out and in, and the evidence quotes that mention it."""
+        try:
+            node = ox.NamedNode(iri)
+        except ValueError:
+            return error(400, f"not an IRI: {iri!r}")
+        names = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "dcterms": "http://purl.org/dc/terms/",
+                 **self.prefixes}  # fmt: skip
+
+        def rows(text: str) -> list[dict[str, Any]]:
+            # The IRI goes in as a term (NamedNode checked it), never as text of the query.
+            text = text.replace("VALUES ?entity { }", "VALUES ?entity { " + str(node) + " }")
+            answer = self.store.query(text, prefixes=names)
+            variables = [v.value for v in answer.variables]
+            found = itertools.islice(answer, self.config.max_rows)
+            return [{v: _plain(s[v]) for v in variables} for s in found]
+
+        out, incoming = rows(_ENTITY_OUT), rows(_ENTITY_IN)
+        if not out and not incoming:
+            return error(404, f"nothing in the graph is called <{iri}>", "follow a link from a result table")
+        return {"status": 200, "iri": iri, "out": out, "in": incoming, "evidence": rows(_ENTITY_EVIDENCE)}
+
+
+# ---------------------------------------------------------------- the process
+
+
+def worker_main(conn: Any, config: WorkerConfig) -> None:
+    """Entry point of a worker process: sandbox, load, then answer requests until the pipe closes."""
+    network = enter_sandbox(config)
+    try:
+        engine = Engine(config)
+    except Exception as exc:
+        conn.send({"ready": False, "error": f"{type(exc).__name__}: {exc}"})
+        return
+    conn.send({"ready": True, "pid": os.getpid(), "network": network, **engine.info()})
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = engine.handle(request)
+        except Exception as exc:  # a bug, not the user's fault: answer 500, keep serving
+            reply = error(500, f"internal error: {type(exc).__name__}: {exc}")
+        conn.send(reply)

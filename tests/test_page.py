@@ -1,0 +1,89 @@
+"""The query page in a real browser: headless Chromium (Debian's chromium and chromium-driver) via Selenium
+opens `/`, asks the headline question, finds the conditions in the result table, follows a label to the
+entity page, and leaves screenshots in test-artifacts/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.endpoint import running_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = ROOT / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+    reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver; "
+    ".ci/run installs them)",
+)
+webdriver = pytest.importorskip("selenium.webdriver")
+pytest.importorskip("uvicorn")
+
+# Headless, and nothing of Chromium's own reaching out to the network (which is closed here anyway).
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1500,1300"]  # fmt: skip
+
+
+def _browser(profile: Path):
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+
+
+def _screenshot(driver, name: str) -> Path:
+    """A screenshot of the window (1500 x 1300: the form and the first rows of the table)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    driver.save_screenshot(str(path))
+    return path
+
+
+def test_page_answers_the_headline_question(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    with running_server(tmp_path / "serve.log") as server:
+        driver = _browser(tmp_path / "profile")
+        try:
+            driver.get(server.url + "/")
+            wait = WebDriverWait(driver, 30)
+            wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+            editor = driver.find_element(By.ID, "editor").get_attribute("value")
+            assert "PREFIX ckg: <https://w3id.org/clinical-kg/vocab/>" in editor  # prefixes filled in
+
+            Select(driver.find_element(By.ID, "example")).select_by_value("conditions-causing-symptom")
+            assert driver.find_element(By.ID, "param-symptom").get_attribute("value") == "radiating leg pain"
+            assert "VALUES ?requested" in driver.find_element(By.ID, "editor").get_attribute("value")
+            driver.find_element(By.ID, "ask").click()
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result-table tbody tr"))
+            first_column = driver.find_elements(By.CSS_SELECTOR, "#result-table tbody td:first-child a")
+            labels = {a.text for a in first_column}
+            assert {"herniated disc", "sciatica", "lower back muscle spasm"} <= labels
+            assert driver.find_element(By.ID, "status").text.endswith("ms")
+            headers = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#result-table th")]
+            assert headers[:3] == ["condition", "relation", "matched"]  # labels shown, not a label column
+            page_shot = _screenshot(driver, "query-page-headline.png")
+
+            driver.find_element(By.ID, "run").click()  # the editor's text: the same question
+            wait.until(lambda d: "rows in" in d.find_element(By.ID, "status").text)
+            rows = driver.find_elements(By.CSS_SELECTOR, "#result-table tbody tr")
+            assert len(rows) == len(first_column)
+
+            next(a for a in driver.find_elements(By.CSS_SELECTOR, "#result-table a") if a.text == "sciatica").click()
+            wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "sciatica")
+            assert "your doctor may inject a steroid into your spine" in driver.page_source
+            entity_shot = _screenshot(driver, "entity-page-sciatica.png")
+        finally:
+            driver.quit()
+    with capsys.disabled():
+        print(f"\nscreenshots: {page_shot} {entity_shot}")
