@@ -22,3 +22,11 @@ def bind_prefixes(graph: Graph) -> Graph:
     for prefix, namespace in prefix_map().items():
         graph.bind(prefix, Namespace(namespace), override=True, replace=True)
     return graph
+
+
+def curie(iri: str) -> str | None:
+    """The CURIE of an IRI in one of the project's namespaces (the longest that fits), or None."""
+    for prefix, namespace in sorted(prefix_map().items(), key=lambda item: -len(item[1])):
+        if iri.startswith(namespace) and iri != namespace:
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return None

@@ -13,7 +13,7 @@ import json
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
-from clinical_kg.namespaces import prefix_map
+from clinical_kg.namespaces import curie
 from clinical_kg.store import QueryResult
 
 RESULT_FORMATS = ("table", "csv", "tsv", "json")
@@ -87,11 +87,7 @@ def compact(term: Node | None) -> str:
     if term is None:
         return ""
     if isinstance(term, URIRef):
-        value = str(term)
-        for prefix, namespace in sorted(prefix_map().items(), key=lambda item: -len(item[1])):
-            if value.startswith(namespace) and value != namespace:
-                return f"{prefix}:{value[len(namespace) :]}"
-        return f"<{value}>"
+        return curie(str(term)) or f"<{term}>"
     if isinstance(term, BNode):
         return f"_:{term}"
     return str(term)

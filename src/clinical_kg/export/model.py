@@ -16,6 +16,7 @@ from rdflib import DCTERMS, RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from clinical_kg.export import union_graph
+from clinical_kg.namespaces import curie as namespace_curie
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.vocab import CKG
 
@@ -47,11 +48,7 @@ def curie(term: Node | None) -> str:
     if term is None:
         return ""
     if isinstance(term, URIRef):
-        value = str(term)
-        for prefix, namespace in sorted(prefix_map().items(), key=lambda item: -len(item[1])):
-            if value.startswith(namespace) and value != namespace:
-                return f"{prefix}:{value[len(namespace) :]}"
-        return value
+        return namespace_curie(str(term)) or str(term)
     return str(term)
 
 
