@@ -18,13 +18,24 @@ import click
 from clinical_kg import __version__
 from clinical_kg.errors import ClinicalKGError, InputError
 from clinical_kg.results import GRAPH_FORMATS, RESULT_FORMATS, compact, format_result
+from clinical_kg.server import Settings as ServeSettings
 from clinical_kg.store import DEFAULT_STORE, STORES, KnowledgeGraph, open_graph
 
+SERVE_DEFAULTS = ServeSettings()  # the one place the endpoint's defaults are written: server.Settings
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def store_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--store NAME``: which embedded engine loads the graph (env CKG_STORE)."""
+    """``--store NAME``: which embedded engine loads the graph (env CKG_STORE); ``--store-path DIR``."""
+    command = click.option(
+        "--store-path",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        envvar="CKG_STORE_PATH",
+        expose_value=False,
+        callback=lambda ctx, _param, value: ctx.meta.__setitem__("ckg.store_path", value),
+        help="Use the on-disk Oxigraph store in DIR (built by `ckg load`; built from the shipped files if missing).",
+    )(command)
     return click.option(
         "--store",
         type=click.Choice(sorted(STORES)),
@@ -54,7 +65,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load(store: str) -> KnowledgeGraph:
-    return open_graph(store)
+    return open_graph(store, store_path=click.get_current_context().meta.get("ckg.store_path"))
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, list[str]]:
@@ -432,11 +443,11 @@ def compact_iri(value: str) -> str:
 @main.command("serve", context_settings=CONTEXT)
 @click.option(
     "--host",
-    default="127.0.0.1",
+    default=SERVE_DEFAULTS.host,
     show_default=True,
     help="Interface to listen on. The default is loopback only; 0.0.0.0 opens it to the network.",
 )
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=SERVE_DEFAULTS.port, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--store-path",
     type=click.Path(file_okay=False, path_type=Path),
@@ -445,35 +456,35 @@ def compact_iri(value: str) -> str:
 )
 @click.option(
     "--workers",
-    default=2,
+    default=SERVE_DEFAULTS.workers,
     show_default=True,
     type=click.IntRange(1, 64),
     help="Query worker processes: the number of queries run at once.",
 )
 @click.option(
     "--timeout",
-    default=10.0,
+    default=SERVE_DEFAULTS.timeout,
     show_default=True,
     type=click.FloatRange(0.1),
     help="Seconds a query may run; then its worker is killed and the answer is 503.",
 )
 @click.option(
     "--max-rows",
-    default=10_000,
+    default=SERVE_DEFAULTS.max_rows,
     show_default=True,
     type=click.IntRange(1),
     help="Rows (or triples) per result; more are cut and flagged with X-CKG-Truncated.",
 )
 @click.option(
     "--max-body",
-    default=128 * 1024,
+    default=SERVE_DEFAULTS.max_body,
     show_default=True,
     type=click.IntRange(1024),
     help="Bytes of request body; more gets 413. (URLs over 32 KiB get 414.)",
 )
 @click.option(
     "--queue-wait",
-    default=1.0,
+    default=SERVE_DEFAULTS.queue_wait,
     show_default=True,
     type=click.FloatRange(0),
     help="Seconds a request may wait for a free worker; then 503 with Retry-After.",
@@ -487,7 +498,7 @@ def compact_iri(value: str) -> str:
 )
 @click.option(
     "--worker-memory",
-    default=4096,
+    default=SERVE_DEFAULTS.worker_memory_mb,
     show_default=True,
     type=click.IntRange(0),
     help="Address-space limit of each worker in MiB (0: none).",
@@ -615,6 +626,51 @@ def release_command(out: Path, previous: Path | None, day: str | None, force: bo
     if not manifest["validation"]["conforms"]:
         click.echo(f"warning: the graph does not conform to the shapes ({manifest['validation']['violations']} "
                    "violations, recorded in manifest.json); run `ckg validate`", err=True)  # fmt: skip
+
+
+@main.command("load", context_settings=CONTEXT)
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--store-path",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the on-disk Oxigraph store to build (an existing store there is replaced).",
+)
+@click.option(
+    "--shipped/--no-shipped",
+    default=True,
+    show_default=True,
+    help="Load the shipped vocabulary and data too, so the catalogue works on the store.",
+)
+@handle_errors
+def load_command(files: tuple[Path, ...], store_path: Path, shipped: bool) -> None:
+    """Bulk-load Turtle, N-Triples or N-Quads files (or .gz of them) into an on-disk store.
+
+    The store is built in a new folder and renamed into place only when complete, so an
+    interrupted load leaves the previous store as it was. Query it with --store-path.
+
+    \b
+    Example:
+      ckg load hpo.nt.gz --store-path kg-store
+      ckg query conditions-causing-symptom --store-path kg-store --param symptom=pain
+    """
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from clinical_kg.store import load_store, shipped_files
+
+    paths = [*(shipped_files() if shipped else []), *files]
+    if not paths:
+        raise InputError("nothing to load", hint="name files, or leave out --no-shipped")
+    start = time.perf_counter()
+    columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("loading", total=sum(p.stat().st_size for p in paths))
+        count = load_store(store_path, paths, progress=lambda done, _total: bar.update(task, completed=done))
+    seconds = time.perf_counter() - start
+    click.echo(f"{store_path}: {count} triples from {len(paths)} files in {seconds:.1f} s", err=True)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (created, renamed or deleted files) to disk."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -118,9 +119,9 @@ def _recover_locked(folder: Path) -> RecoveryReport:
                     report.rolled_forward.append(e["name"])
                 elif not final.exists() or _sha(final.read_bytes()) != e["sha256"]:
                     raise TransactionError(f"{temp} is missing and {final} is not the journalled content")
-            _fsync_dir(folder)
+            fsync_dir(folder)
         journal.unlink()
-        _fsync_dir(folder)
+        fsync_dir(folder)
     for stale in sorted(folder.glob(TEMP_PREFIX + "*")):
         stale.unlink(missing_ok=True)
         report.removed_temps.append(stale.name)
@@ -230,7 +231,7 @@ class DataTransaction:
             jtemp = _write_temp(self.folder, json.dumps({"entries": entries}, indent=1).encode())
             temps[JOURNAL_NAME] = jtemp
             os.replace(jtemp, self.folder / JOURNAL_NAME)
-            _fsync_dir(self.folder)
+            fsync_dir(self.folder)
         except BaseException:
             (self.folder / JOURNAL_NAME).unlink(missing_ok=True)  # journal first: it must never outlive its temps
             for t in temps.values():
@@ -243,6 +244,6 @@ class DataTransaction:
             os.replace(temps[name], self.folder / name)
             if self._after_replace:
                 self._after_replace(name)
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
         (self.folder / JOURNAL_NAME).unlink()
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)

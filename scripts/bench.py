@@ -1,0 +1,306 @@
+"""Benchmark the stores on synthetic clinical-shaped graphs: load, catalogue, validation, export.
+
+Usage: python scripts/bench.py [--sizes 10k,100k,1M] [--json PATH] [--seed S] [--stores oxigraph,memory]
+
+For each size, a graph from scripts/generate_synthetic.py (with the vocabulary) is timed on
+each store, each store in its own process so that its peak memory is its own:
+
+- ``load``: ``oxigraph`` bulk-loads N-Triples into a new on-disk store and reopens it
+  (``clinical_kg.store.load_store``, what ``ckg load`` does); ``memory`` parses into rdflib's
+  memory store (``open_graph("memory", files)``).
+- ``index``: building the label index (``TermIndex``) once, as every command does.
+- ``query:NAME``: each catalogue query through ``run_query`` (term resolution from the label
+  included), with parameters at a hub term (the most connected entity of the parameter's class,
+  such as "pain") and at a leaf term (one with a single statement); median of repeated runs.
+- ``validate:full``: SHACL validation of the whole graph, as ``ckg validate`` runs it;
+  ``validate:incremental``: a 100-triple candidate checked with
+  ``clinical_kg.curation.validate_candidate`` (its neighbourhood only).
+- ``export:nt``, ``export:ttl``: the engine's serialiser (``Store.dump`` on Oxigraph,
+  ``Graph.serialize`` on rdflib) into memory.
+
+It prints a Markdown table (seconds, the ratio memory/oxigraph, rows, peak RSS) and with
+``--json`` writes a list of records {"size", "operation", "store", "median_s", "rows",
+"peak_rss_mb", "at", "runs"} ("at": hub, leaf or all; "runs": how many timed runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from generate_synthetic import generate, parse_size  # noqa: E402
+
+QUERY_BUDGET_S = 20.0  # repeat a query up to 7 times, while the runs stay within this budget
+TIME_LIMIT_S = 120.0  # one run of a query, a validation or an export; beyond it, recorded as timed out
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TimeLimitError(Exception):
+    """A run took longer than the time limit."""
+
+
+def _alarm(_signum: int, _frame: Any) -> None:
+    raise TimeLimitError
+
+
+def timed(run: Callable[[], Any], budget: float = QUERY_BUDGET_S, most: int = 7) -> tuple[float, Any, int]:
+    """Median seconds over repeated runs (at least one, at most ``most``), the last result, runs.
+
+    A run longer than TIME_LIMIT_S is stopped: TimeLimitError.
+    """
+    times: list[float] = []
+    result = None
+    while len(times) < most and (not times or sum(times) + times[-1] < budget):
+        signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT_S)
+        start = time.perf_counter()
+        try:
+            result = run()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result, len(times)
+
+
+# The worker: one store, one graph ----------------------------------------------------------------
+
+HUB_LEAF = """
+PREFIX ckg: <https://w3id.org/clinical-kg/vocab/>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?label (COUNT(?record) AS ?degree) WHERE {
+    ?entity a ?class . ?class rdfs:subClassOf* <CLASS> .
+    ?record rdf:subject|rdf:object ?entity .
+    ?entity skos:prefLabel ?label .
+} GROUP BY ?entity ?label ORDER BY DESC(?degree) STR(?label)
+"""
+
+
+def hub_and_leaf(kg: Any, cls: str) -> tuple[list[str], list[str]]:
+    """Labels of the two most connected entities of ``cls`` and of a least connected one."""
+    rows = kg.query(HUB_LEAF.replace("CLASS", cls)).rows
+    least = min(int(degree) for _, degree in rows)
+    leaf = next(str(label) for label, degree in rows if int(degree) == least)
+    return [str(rows[0][0]), str(rows[1][0])], [leaf]
+
+
+def query_cases(kg: Any) -> list[tuple[str, str, dict[str, list[str]]]]:
+    from clinical_kg.catalogue import load_catalogue
+
+    prefixes = {"ckg:": "https://w3id.org/clinical-kg/vocab/"}
+    cases = []
+    for name, query in sorted(load_catalogue().items()):
+        if not query.parameters:
+            cases.append((name, "all", {}))
+            continue
+        parameter = query.parameters[0]
+        cls = parameter.prefer_class or "ckg:Symptom"
+        for prefix, namespace in prefixes.items():
+            cls = cls.replace(prefix, namespace)
+        hubs, leaves = hub_and_leaf(kg, cls)
+        for at, labels in (("hub", hubs), ("leaf", leaves)):
+            cases.append((name, at, {parameter.name: labels if parameter.multiple else labels[:1]}))
+    return cases
+
+
+def candidate_graph(kg: Any, size: int) -> Any:
+    """A valid 100-triple candidate: a new symptom and twelve statements with their records."""
+    from rdflib import RDF, SKOS, Graph, Literal, URIRef
+
+    from clinical_kg.vocab import CKG
+
+    rows = kg.query(
+        "SELECT ?c ?s ?src WHERE { ?c a ckg:Condition . ?s a ckg:Symptom . ?r ckg:source ?src } LIMIT 1",
+        {"ckg": str(CKG)},
+    ).rows
+    _condition, _symptom, source = rows[0]
+    conditions = [r[0] for r in kg.query("SELECT ?c WHERE { ?c a ckg:Condition } ORDER BY ?c LIMIT 11",
+                                          {"ckg": str(CKG)}).rows]  # fmt: skip
+    graph = Graph()
+    new = URIRef("https://w3id.org/clinical-kg/id/benchmark-candidate-symptom")
+    graph.add((new, RDF.type, CKG.Symptom))
+    graph.add((new, SKOS.prefLabel, Literal("benchmark candidate symptom", lang="en")))
+    graph.add((new, SKOS.definition, Literal("A symptom added by the benchmark.", lang="en")))
+    graph.add((new, CKG.broader, URIRef("https://w3id.org/clinical-kg/id/pain")))
+    for i, condition in enumerate([*conditions, conditions[0]]):
+        predicate, obj = (CKG.hasSymptom, new) if i < 11 else (CKG.riskFactorFor, conditions[1])
+        record = URIRef(f"https://w3id.org/clinical-kg/assertion/benchmark{i:08x}")
+        graph.add((condition, predicate, obj))
+        quote, hedge = Literal(f"Benchmark statement {i}."), Literal("may")
+        statement = ((RDF.type, CKG.Assertion), (RDF.subject, condition), (RDF.predicate, predicate), (RDF.object, obj))
+        for p, o in (*statement, (CKG.source, source), (CKG.evidenceQuote, quote), (CKG.hedge, hedge)):
+            graph.add((record, p, o))
+    return graph
+
+
+def worker(store: str, size: int, path: Path, out: Path) -> None:
+    """Time every operation on one store; write the records to ``out`` as JSON."""
+    import pyoxigraph as ox
+
+    from clinical_kg import resources
+    from clinical_kg.catalogue import run_query
+    from clinical_kg.curation import validate_candidate
+    from clinical_kg.store import load_store, open_graph, open_store
+    from clinical_kg.terms import TermIndex
+    from clinical_kg.validation import validate_graph
+
+    records: list[dict[str, Any]] = []
+
+    def record(operation: str, seconds: float, rows: int | None = None, at: str = "all", runs: int = 1) -> None:
+        entry = {"size": size, "operation": operation, "store": store, "median_s": round(seconds, 6),
+                 "rows": rows, "peak_rss_mb": round(peak_rss_mb(), 1), "at": at, "runs": runs}  # fmt: skip
+        if runs == 0:
+            entry["timed_out"] = True  # median_s is the time limit: a lower bound
+        records.append(entry)
+        print(f"  {store:8} {operation:42} {at:4} {seconds:10.4f} s  rows={rows}", file=sys.stderr, flush=True)
+
+    def attempt(operation: str, run: Callable[[], Any], budget: float, at: str = "all") -> Any:
+        try:
+            seconds, result, runs = timed(run, budget=budget)
+        except TimeLimitError:
+            record(operation, TIME_LIMIT_S, None, at, runs=0)
+            return None
+        rows = None
+        if hasattr(result, "rows"):
+            rows = len(result.rows)
+        elif hasattr(result, "problems"):
+            rows = len(result.problems)
+        elif hasattr(result, "findings"):
+            rows = len(result.findings)
+        record(operation, seconds, rows, at, runs)
+        return result
+
+    files = [resources.vocabulary_file(), path]
+    start = time.perf_counter()
+    if store == "oxigraph":
+        folder = Path(tempfile.mkdtemp(prefix="ckg-bench-"))
+        load_store(folder / "store", files)
+        kg = open_store(folder / "store")
+    else:
+        kg = open_graph("memory", files)
+    record("load", time.perf_counter() - start)
+    seconds, index, _ = timed(lambda: TermIndex(kg), budget=0)
+    record("index", seconds)
+
+    for name, at, values in query_cases(kg):
+        attempt(f"query:{name}", lambda name=name, values=values: run_query(kg, name, values, index=index),
+                QUERY_BUDGET_S, at)  # fmt: skip
+
+    def full() -> Any:
+        if store == "oxigraph":
+            kg._memory = None  # the copy is part of what `ckg validate` does
+        return validate_graph(kg.memory_graph())
+
+    attempt("validate:full", full, 0)
+    data = kg.graph
+    attempt("validate:incremental", lambda: validate_candidate(candidate_graph(kg, size), data), 10)
+
+    if store == "oxigraph":
+
+        def dump(fmt: ox.RdfFormat) -> int:
+            buffer = io.BytesIO()
+            kg.store.dump(buffer, fmt, from_graph=ox.DefaultGraph())
+            return len(buffer.getvalue())
+
+        seconds, _, _ = timed(lambda: dump(ox.RdfFormat.N_TRIPLES), budget=0)
+        record("export:nt", seconds)
+        seconds, _, _ = timed(lambda: dump(ox.RdfFormat.TURTLE), budget=0)
+        record("export:ttl", seconds)
+    else:
+        seconds, _, _ = timed(lambda: kg.graph.serialize(format="nt"), budget=0)
+        record("export:nt", seconds)
+        seconds, _, _ = timed(lambda: kg.graph.serialize(format="turtle"), budget=0)
+        record("export:ttl", seconds)
+    out.write_text(json.dumps(records))
+
+
+# The driver -----------------------------------------------------------------------------------
+
+
+def table(records: list[dict[str, Any]], stores: list[str]) -> str:
+    """Markdown: one row per size and operation, seconds per store and the ratio."""
+    by_key: dict[tuple[int, str, str], dict[str, dict[str, Any]]] = {}
+    for r in records:
+        by_key.setdefault((r["size"], r["operation"], r["at"]), {})[r["store"]] = r
+    head = "| triples | operation | at | " + " | ".join(f"{s} s" for s in stores)
+    head += " | memory/oxigraph | rows |\n|---:|---|---|" + "---:|" * len(stores) + "---:|---:|\n"
+    lines = []
+    for (size, operation, at), cells in by_key.items():
+        seconds = [cells[s]["median_s"] if s in cells else None for s in stores]
+        over = {s: ">" if cells.get(s, {}).get("timed_out") else "" for s in stores}
+        ratio = ""
+        if "memory" in cells and "oxigraph" in cells and cells["oxigraph"]["median_s"] > 0:
+            ratio = f"{over['memory']}{cells['memory']['median_s'] / cells['oxigraph']['median_s']:.1f}x"
+        rows = next((c["rows"] for c in cells.values() if c["rows"] is not None), "")
+        shown = " | ".join(f"{over[n]}{s:.4f}" if s is not None else "" for n, s in zip(stores, seconds, strict=True))
+        lines.append(f"| {size:,} | {operation} | {at} | {shown} | {ratio} | {rows} |")
+    peaks = {}
+    for r in records:
+        key = (r["size"], r["store"])
+        peaks[key] = max(peaks.get(key, 0.0), r["peak_rss_mb"])
+    peak_lines = [f"| {size:,} | peak RSS (MB) | | " + " | ".join(f"{peaks.get((size, s), 0):.0f}" for s in stores)
+                  + " | | |" for size in sorted({k[0] for k in peaks})]  # fmt: skip
+    return head + "\n".join(lines + peak_lines) + "\n"
+
+
+def machine() -> str:
+    load = os.getloadavg()
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}; load average before the run {load[0]:.2f}")  # fmt: skip
+
+
+def main() -> None:
+    example = "Example: python scripts/bench.py --sizes 10k,100k --json bench.json"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=example)
+    parser.add_argument("--sizes", default="10k,100k,1M", help="graph sizes in triples (default 10k,100k,1M)")
+    parser.add_argument("--stores", default="oxigraph,memory", help="stores to time (default oxigraph,memory)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic graphs (default 1)")
+    parser.add_argument("--json", type=Path, default=None, help="write the records as JSON to this file")
+    parser.add_argument("--worker", nargs=4, metavar=("STORE", "SIZE", "NT", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        store, size, path, out = args.worker
+        worker(store, int(size), Path(path), Path(out))
+        return
+    stores = args.stores.split(",")
+    print(f"machine: {machine()}", file=sys.stderr)
+    records: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="ckg-bench-") as folder:
+        for size in (parse_size(s) for s in args.sizes.split(",")):
+            path = Path(folder) / f"synthetic-{size}.nt"
+            path.write_text("".join(line + "\n" for line in generate(size, args.seed)), encoding="utf-8")
+            for store in stores:
+                print(f"{size:,} triples, {store}:", file=sys.stderr)
+                out = Path(folder) / f"{store}-{size}.json"
+                subprocess.run(
+                    [sys.executable, __file__, "--worker", store, str(size), str(path), str(out)], check=True
+                )
+                records += json.loads(out.read_text())
+    if args.json:
+        args.json.write_text(json.dumps(records, indent=1) + "\n")
+    print(f"Machine: {machine()}\n")
+    print(table(records, stores))
+
+
+if __name__ == "__main__":
+    main()

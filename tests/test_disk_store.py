@@ -1,0 +1,98 @@
+"""The on-disk Oxigraph store: bulk load, reopen, the same catalogue rows, and killed loads."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from clinical_kg.catalogue import run_query
+from clinical_kg.cli import main
+from clinical_kg.store import load_store, open_graph, open_store, shipped_files
+from tests.conftest import ROOT, index_for, shipped
+from tests.test_catalogue import load_cases
+
+SHIPPED_CASES = [(name, case) for name, case in load_cases() if "fixture" not in case]
+
+
+@pytest.fixture(scope="module")
+def disk_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("disk") / "store"
+    assert load_store(path) == len(shipped("oxigraph"))
+    return path
+
+
+@pytest.mark.parametrize(("name", "case"), SHIPPED_CASES, ids=[f"{n}:{c['name']}" for n, c in SHIPPED_CASES])
+def test_reopened_store_gives_the_rows_of_the_memory_store(disk_store: Path, name: str, case: dict) -> None:
+    kg = open_store(disk_store)
+    reference = shipped("memory")
+    params = {k: v if isinstance(v, list) else [v] for k, v in (case.get("params") or {}).items()}
+    try:
+        expected = run_query(reference, name, params, index=index_for(reference)).rows
+    except Exception as exc:  # an error case: the disk store must fail the same way
+        with pytest.raises(type(exc)):
+            run_query(kg, name, params)
+        return
+    assert sorted(map(str, run_query(kg, name, params).rows)) == sorted(map(str, expected))
+
+
+def test_reopening_a_store_takes_well_under_a_second(disk_store: Path) -> None:
+    start = time.perf_counter()
+    kg = open_graph(store_path=disk_store)
+    assert kg.query("ASK { ?s ?p ?o }").boolean
+    assert time.perf_counter() - start < 0.5
+
+
+def test_formats_and_gzip_load_the_same_triples(tmp_path: Path) -> None:
+    nt = shipped("oxigraph").graph.serialize(format="nt", encoding="utf-8")
+    (tmp_path / "g.nt.gz").write_bytes(gzip.compress(nt))
+    (tmp_path / "g.nq").write_bytes(nt.replace(b" .\n", b" <https://example.org/g> .\n"))
+    seen: list[tuple[int, int]] = []
+    gz = load_store(tmp_path / "a", [tmp_path / "g.nt.gz"], progress=lambda done, total: seen.append((done, total)))
+    assert gz == load_store(tmp_path / "b", [tmp_path / "g.nq"]) == load_store(tmp_path / "c", shipped_files())
+    assert seen[-1][0] == seen[-1][1] == (tmp_path / "g.nt.gz").stat().st_size
+
+
+def test_cli_load_then_query(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    result = CliRunner().invoke(main, ["load", "--store-path", str(store)])
+    assert result.exit_code == 0, result.output
+    args = ["query", "conditions-causing-symptom", "-p", "symptom=radiating leg pain", "-f", "csv"]
+    on_disk = CliRunner().invoke(main, [*args, "--store-path", str(store)])
+    in_memory = CliRunner().invoke(main, args)
+    assert on_disk.exit_code == 0 and on_disk.output == in_memory.output
+    bad = CliRunner().invoke(main, ["load", str(ROOT / "README.md"), "--store-path", str(store)])
+    assert bad.exit_code == 2 and "RDF format" in bad.output
+
+
+_BIG_LOAD = """
+import sys
+from pathlib import Path
+from clinical_kg.store import load_store
+load_store(Path(sys.argv[1]), [Path(sys.argv[2])])
+"""
+
+
+def test_a_killed_load_leaves_the_previous_store_usable(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    before = load_store(store)
+    big = tmp_path / "big.nt"
+    with big.open("w") as out:  # about 400k triples: several seconds of bulk loading
+        for i in range(400_000):
+            out.write(f'<https://example.org/s{i}> <https://example.org/p{i % 50}> "value {i}" .\n')
+    for delay in (0.3, 1.0):
+        worker = subprocess.Popen([sys.executable, "-c", _BIG_LOAD, str(store), str(big)])
+        time.sleep(delay)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        assert len(open_store(store)) == before
+    aside = store.parent / f".{store.name}.old-test"  # killed between the two renames of the swap
+    store.rename(aside)
+    assert len(open_store(store)) == before

@@ -1,0 +1,66 @@
+"""validate_graph on large or Oxigraph-backed graphs: no len() of the data graph, no copy of it."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+from rdflib import RDF, SH, Graph, URIRef
+
+from clinical_kg.validation import shapes_graph, validate_graph
+from clinical_kg.vocab import CKG
+from tests.conftest import shipped
+
+BOGUS = [URIRef(f"https://w3id.org/clinical-kg/id/bogus-{i}") for i in range(3)]
+
+
+class CountingGraph(Graph):
+    """A graph whose len() fails: on Oxigraph it is a full COUNT, a cost per call."""
+
+    def __len__(self) -> int:
+        raise AssertionError("validation called len() on the data graph")
+
+
+def _with_bogus_conditions(graph: Graph) -> Graph:
+    for node in BOGUS:  # conditions without labels or definitions: several results each
+        graph.add((node, RDF.type, CKG.Condition))
+    return graph
+
+
+def _key(report) -> list[tuple[str, str, str]]:
+    return sorted((str(p.shape), str(p.focus), str(p.value)) for p in report.problems)
+
+
+@pytest.fixture(scope="module")
+def reference() -> tuple[Graph, list[tuple[str, str, str]]]:
+    graph = _with_bogus_conditions(Graph() + shipped("oxigraph").memory_graph())
+    return graph, _key(validate_graph(graph))
+
+
+def test_validation_never_takes_len_of_the_data_graph(reference) -> None:
+    # pySHACL 0.40.1 tests the data graph for truth (`datagraph or sg`, `if impl and ...`):
+    # without the workaround in validate_graph this raises.
+    graph, expected = reference
+    data = CountingGraph()
+    for triple in graph:
+        data.add(triple)
+    report = validate_graph(data)
+    assert not report.conforms
+    assert _key(report) == expected
+    assert {p.focus for p in report.problems} >= set(BOGUS)
+
+
+def test_validation_of_a_pyoxigraph_store_gives_the_same_report(reference) -> None:
+    graph, expected = reference
+    store = ox.Store()
+    store.load(graph.serialize(format="nt").encode(), format=ox.RdfFormat.N_TRIPLES)
+    assert _key(validate_graph(store)) == expected
+
+
+def test_validation_leaves_the_data_graph_unchanged(reference) -> None:
+    # validate_graph runs pySHACL in place (no copy of a large graph), which is only safe
+    # while the shapes hold no rules that would write inferred triples into the data.
+    graph, _ = reference
+    before = len(graph)
+    validate_graph(graph)
+    assert len(graph) == before
+    assert not list(shapes_graph().subjects(SH.rule, None))
