@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 
 from clinical_kg.errors import AmbiguousTermError, TermTypeError, UnknownTermError
 from clinical_kg.namespaces import prefix_map
@@ -40,6 +40,16 @@ _CLASS_LABELS_QUERY = """
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?class ?label WHERE { ?class a owl:Class ; rdfs:label ?label }
+"""
+
+# Exact lookups: the VALUES block holds terms serialised by rdflib (n3), never raw user text.
+_EXACT_QUERY = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?entity WHERE { VALUES ?name { $NAMES } ?entity skos:prefLabel|skos:altLabel ?name }
+"""
+_FITS_QUERY = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+ASK { $ENTITY a/rdfs:subClassOf* $CLASS }
 """
 
 # Codes that are CURIEs already (HP:0011868) and schemes given with a prefix (MESH:D012585).
@@ -75,9 +85,25 @@ class Match:
 
 
 class TermIndex:
-    """Labels, synonyms and codes of every entity, for resolving parameter values."""
+    """Labels, synonyms and codes of every entity, for resolving parameter values.
+
+    The index is built on first use: a value that is exactly an entity's label or synonym is
+    resolved with one indexed lookup instead (the index reads every label of the graph).
+    """
+
+    _INDEXED = frozenset({"by_key", "by_loose_key", "names", "label", "types", "classes", "class_labels"})
 
     def __init__(self, kg: KnowledgeGraph) -> None:
+        self.kg = kg
+
+    def __getattr__(self, name: str) -> object:
+        if name not in TermIndex._INDEXED:
+            raise AttributeError(name)
+        self._build()
+        return getattr(self, name)
+
+    def _build(self) -> None:
+        kg = self.kg
         self.by_key: dict[str, set[URIRef]] = defaultdict(set)
         self.by_loose_key: dict[str, set[URIRef]] = defaultdict(set)
         self.names: dict[str, str] = {}  # normalised name -> name as written
@@ -147,6 +173,9 @@ class TermIndex:
         settles ambiguity, and an entity of another class is refused with the names of
         entities of the right class.
         """
+        exact = self._exact(text, expected)
+        if exact is not None:
+            return exact
         iri = self._iri(text)
         candidates = [iri] if iri is not None else sorted(self.by_key.get(normalise(text), ()))
         if not candidates:
@@ -169,6 +198,23 @@ class TermIndex:
             f"did you mean: {', '.join(dict.fromkeys(close))}?" if close else "try `ckg lookup TEXT` to search labels"
         )
         raise UnknownTermError(f"{parameter}={text!r} matches no label, synonym, code or IRI in the graph", hint=hint)
+
+    def _exact(self, text: str, expected: URIRef | None) -> URIRef | None:
+        """The one entity whose label or synonym is ``text`` as typed (or in lower case), of the
+        expected class, found by an indexed lookup; None when that does not settle it."""
+        name = " ".join(text.split())
+        if not name or name.startswith("<") or _CURIE.match(name) or name.startswith(("http://", "https://")):
+            return None
+        values = " ".join(dict.fromkeys(Literal(v, lang="en").n3() for v in (name, name.lower())))
+        found = {row[0] for row in self.kg.query(_EXACT_QUERY.replace("$NAMES", values)).rows}
+        if len(found) != 1:
+            return None
+        entity = found.pop()
+        if expected is not None:
+            fits = _FITS_QUERY.replace("$ENTITY", entity.n3()).replace("$CLASS", expected.n3())
+            if not self.kg.query(fits).boolean:
+                return None
+        return entity
 
     def _wrong_type(self, text: str, parameter: str, found: URIRef, expected: URIRef) -> None:
         label, kind = self.describe(found)
