@@ -29,7 +29,7 @@ from clinical_kg.errors import InputError
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.results import compact
 from clinical_kg.transaction import DataTransaction
-from clinical_kg.validation import validate_graph
+from clinical_kg.validation import severity_summary, validate_graph
 from clinical_kg.vocab import CKG
 
 VOCAB = prefix_map()["ckg"]
@@ -390,10 +390,7 @@ def format_candidate_report(report: CandidateReport) -> str:
             lines.append(f"  {f.severity}: {f.message}{where if f.path is not None else ''} ({f.rule})")
             if f.suggestion:
                 lines.append(f"    suggestion: {f.suggestion}")
-    counts = defaultdict(int)
-    for f in report.findings:
-        counts[f.severity] += 1
-    summary = ", ".join(f"{n} {k.lower()}{'s' if n != 1 else ''}" for k, n in sorted(counts.items()))
+    summary = severity_summary(f.severity for f in report.findings)
     lines.append(f"{report.file}: {'conforms' if report.conforms else 'does not conform'} ({summary})")
     return "\n".join(lines) + "\n"
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -138,6 +139,12 @@ def validate_graph(
     return Report(problems, report_graph)
 
 
+def severity_summary(severities: Iterable[str]) -> str:
+    """Counts of results by severity, for people: "3 violations, 1 warning"."""
+    counts = Counter(severities)
+    return ", ".join(f"{n} {k.lower()}{'s' if n != 1 else ''}" for k, n in sorted(counts.items()))
+
+
 def format_report(report: Report, labels: dict[Node, str]) -> str:
     """A readable report grouped by shape, with the labels of the focus nodes."""
     if not report.problems:
@@ -155,10 +162,7 @@ def format_report(report: Report, labels: dict[Node, str]) -> str:
             detail = f" {compact(p.path)}" if p.path is not None else ""
             detail += f" = {compact(p.value)}" if p.value is not None else ""
             lines.append(f"  - {focus}{detail}")
-    counts = defaultdict(int)
-    for p in report.problems:
-        counts[p.severity_name] += 1
-    summary = ", ".join(f"{n} {k.lower()}{'s' if n != 1 else ''}" for k, n in sorted(counts.items()))
+    summary = severity_summary(p.severity_name for p in report.problems)
     verdict = "conforms" if report.conforms else "does not conform"
     lines.append(f"\nThe graph {verdict}: {summary}.")
     return "\n".join(lines) + "\n"
