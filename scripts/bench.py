@@ -87,21 +87,24 @@ HUB_LEAF = """
 PREFIX ckg: <https://w3id.org/clinical-kg/vocab/>
 PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?label (COUNT(?record) AS ?degree) WHERE {
-    ?entity a ?class . ?class rdfs:subClassOf* <CLASS> .
-    ?record rdf:subject|rdf:object ?entity .
-    ?entity skos:prefLabel ?label .
-} GROUP BY ?entity ?label ORDER BY DESC(?degree) STR(?label)
+SELECT ?entity (COUNT(?record) AS ?degree) WHERE {
+    ?class rdfs:subClassOf* <CLASS> . ?entity a ?class .
+    { ?record rdf:subject ?entity } UNION { ?record rdf:object ?entity }
+} GROUP BY ?entity ORDER BY DESC(?degree) ?entity
 """
 
 
 def hub_and_leaf(kg: Any, cls: str) -> tuple[list[str], list[str]]:
     """Labels of the two most connected entities of ``cls`` and of a least connected one."""
-    rows = kg.query(HUB_LEAF.replace("CLASS", cls)).rows
+    rows = kg.query(HUB_LEAF.replace("CLASS", cls)).rows  # labels last: joining them first is slow at 1M
     least = min(int(degree) for _, degree in rows)
-    leaf = next(str(label) for label, degree in rows if int(degree) == least)
-    return [str(rows[0][0]), str(rows[1][0])], [leaf]
+    leaf = next(entity for entity, degree in rows if int(degree) == least)
+    chosen = [rows[0][0], rows[1][0], leaf]
+    values = " ".join(term.n3() for term in chosen)
+    labels = dict(kg.query(
+        "SELECT ?e ?label WHERE { VALUES ?e { %s } ?e <http://www.w3.org/2004/02/skos/core#prefLabel> ?label }"
+        % values).rows)  # fmt: skip
+    return [str(labels[chosen[0]]), str(labels[chosen[1]])], [str(labels[leaf])]
 
 
 def query_cases(kg: Any) -> list[tuple[str, str, dict[str, list[str]]]]:

@@ -30,6 +30,7 @@ from rdflib.term import Node
 from clinical_kg import resources
 from clinical_kg.errors import QueryError
 from clinical_kg.namespaces import prefix_map
+from clinical_kg.sparql_safety import check_query
 from clinical_kg.store import KnowledgeGraph, QueryResult
 from clinical_kg.terms import TermIndex
 
@@ -163,8 +164,9 @@ def run_query(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None
               index: TermIndex | None = None) -> QueryResult:  # fmt: skip
     """Run catalogue query ``name`` with parameter values (labels, synonyms, CURIEs or IRIs)."""
     query = get_query(name)
+    form = check_query(query.text)  # the template, once per process; values are bound as RDF terms
     text, _ = bind_parameters(query, values or {}, index or TermIndex(kg))
-    return kg.query(text)
+    return kg.query_trusted(text, form)
 
 
 def catalogue_table(catalogue: dict[str, CatalogueQuery], link: str = "") -> str:

@@ -9,6 +9,7 @@ not run.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import rdflib.plugins.sparql
@@ -40,8 +41,14 @@ def check_query(text: str, prefixes: dict[str, str] | None = None) -> str:
 
     Refused: syntax errors (with the parser's line and column), updates, ``SERVICE`` anywhere
     (including ``SERVICE SILENT``, ``SERVICE ?var``, nested or inside ``OPTIONAL``/``UNION``) and
-    ``FROM``/``FROM NAMED`` dataset clauses. ``prefixes`` are predeclared prefixes.
+    ``FROM``/``FROM NAMED`` dataset clauses. ``prefixes`` are predeclared prefixes. Answers
+    are remembered per text, since rdflib's parser takes tens of milliseconds.
     """
+    return _check(text, tuple(sorted((prefixes or {}).items())))
+
+
+@lru_cache(maxsize=512)
+def _check(text: str, prefixes: tuple[tuple[str, str], ...]) -> str:
     try:
         parsed = parseQuery(text)
     except ParseException as exc:
@@ -61,7 +68,7 @@ def check_query(text: str, prefixes: dict[str, str] | None = None) -> str:
             hint="remove the FROM clause",
         )
     try:
-        algebra = translateQuery(parsed, initNs=prefixes or {}).algebra
+        algebra = translateQuery(parsed, initNs=dict(prefixes)).algebra
     except Exception as exc:
         raise QueryError(f"SPARQL query is not valid: {exc}") from None
     if _contains_service(parsed) or _contains_service(algebra):

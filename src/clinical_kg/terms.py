@@ -111,9 +111,9 @@ class TermIndex:
         self.types: dict[URIRef, set[str]] = defaultdict(set)
         self.classes: dict[URIRef, set[URIRef]] = defaultdict(set)
         self.class_labels: dict[URIRef, str] = {
-            cls: str(label) for cls, label in kg.query(_CLASS_LABELS_QUERY).rows if label.language == "en"
+            cls: str(label) for cls, label in kg.query_trusted(_CLASS_LABELS_QUERY).rows if label.language == "en"
         }
-        for entity, kind, text, direct, cls, class_label in kg.query(_INDEX_QUERY).rows:
+        for entity, kind, text, direct, cls, class_label in kg.query_trusted(_INDEX_QUERY).rows:
             name = str(text)
             self.classes[entity].add(cls)
             if class_label is not None and str(direct).startswith(prefix_map()["ckg"]):
@@ -206,13 +206,13 @@ class TermIndex:
         if not name or name.startswith("<") or _CURIE.match(name) or name.startswith(("http://", "https://")):
             return None
         values = " ".join(dict.fromkeys(Literal(v, lang="en").n3() for v in (name, name.lower())))
-        found = {row[0] for row in self.kg.query(_EXACT_QUERY.replace("$NAMES", values)).rows}
+        found = {row[0] for row in self.kg.query_trusted(_EXACT_QUERY.replace("$NAMES", values)).rows}
         if len(found) != 1:
             return None
         entity = found.pop()
         if expected is not None:
             fits = _FITS_QUERY.replace("$ENTITY", entity.n3()).replace("$CLASS", expected.n3())
-            if not self.kg.query(fits).boolean:
+            if not self.kg.query_trusted(fits, "ASK").boolean:
                 return None
         return entity
 
