@@ -101,9 +101,8 @@ def hub_and_leaf(kg: Any, cls: str) -> tuple[list[str], list[str]]:
     leaf = next(entity for entity, degree in rows if int(degree) == least)
     chosen = [rows[0][0], rows[1][0], leaf]
     values = " ".join(term.n3() for term in chosen)
-    labels = dict(kg.query(
-        "SELECT ?e ?label WHERE { VALUES ?e { %s } ?e <http://www.w3.org/2004/02/skos/core#prefLabel> ?label }"
-        % values).rows)  # fmt: skip
+    label_query = "SELECT ?e ?l WHERE { VALUES ?e { $E } ?e <http://www.w3.org/2004/02/skos/core#prefLabel> ?l }"
+    labels = dict(kg.query(label_query.replace("$E", values)).rows)
     return [str(labels[chosen[0]]), str(labels[chosen[1]])], [str(labels[leaf])]
 
 
