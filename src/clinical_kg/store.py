@@ -179,7 +179,15 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
                 graph.add(_rdflib_triple(triple))
             return QueryResult(form, graph=graph)
         variables = [v.value for v in answer.variables]
-        rows = [tuple(from_oxigraph(solution[i]) for i in range(len(variables))) for solution in answer]
+        converted: dict[object, Node | None] = {}  # rows repeat terms: build each rdflib term once
+
+        def convert(term: object) -> Node | None:
+            node = converted.get(term, converted)
+            if node is converted:
+                node = converted[term] = from_oxigraph(term)
+            return node
+
+        rows = [tuple(convert(term) for term in solution) for solution in answer]
         return QueryResult(form, variables=variables, rows=rows)
 
 
