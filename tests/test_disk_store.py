@@ -93,6 +93,10 @@ def test_a_killed_load_leaves_the_previous_store_usable(tmp_path: Path) -> None:
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait()
         assert len(open_store(store)) == before
+    abandoned = [p.name for p in tmp_path.glob(".store.partial-*")]  # the first was removed by the second load
+    assert len(abandoned) == 1 and abandoned[0].startswith(f".store.partial-{worker.pid}-")
+    load_store(store)  # the next load removes the build folders of the killed ones
+    assert list(tmp_path.glob(".store.partial-*")) == []
     aside = store.parent / f".{store.name}.old-test"  # killed between the two renames of the swap
     store.rename(aside)
     assert len(open_store(store)) == before

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -340,7 +341,8 @@ def load_store(path: Path, files: Sequence[Path] | None = None, progress: Progre
     formats = [rdf_format(Path(f)) for f in files]
     sizes = [Path(f).stat().st_size for f in files]
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    _remove_abandoned_loads(path)
+    partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-{os.getpid()}-", dir=path.parent))
     try:
         store = ox.Store(str(partial))
         done = 0
@@ -363,6 +365,25 @@ def load_store(path: Path, files: Sequence[Path] | None = None, progress: Progre
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return count
+
+
+def _remove_abandoned_loads(path: Path) -> None:
+    """Delete the build folders of loads into ``path`` whose process is gone (killed loads)."""
+    for folder in path.parent.glob(f".{path.name}.partial-*"):
+        pid = folder.name.removeprefix(f".{path.name}.partial-").split("-", 1)[0]
+        if not pid.isdigit() or _process_exists(int(pid)):
+            continue  # a load still running, or a folder we did not name
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _open_binary(path: Path, gz: bool) -> tuple[BinaryIO, BinaryIO]:
