@@ -16,8 +16,10 @@ import getpass
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache, lru_cache
 from pathlib import Path
 
 from rdflib import RDF, SKOS, BNode, Graph, Literal, URIRef
@@ -121,16 +123,29 @@ def load_data(data_dir: Path) -> dict[str, Graph]:
     return graphs
 
 
+@lru_cache(maxsize=2)
+def _parsed_vocabulary(path: Path, _mtime_ns: int) -> Graph:
+    return Graph().parse(path, format="turtle")
+
+
 def _vocabulary() -> Graph:
-    return Graph().parse(resources.vocabulary_file(), format="turtle")
+    """The vocabulary, parsed once per version of the file (callers only read it)."""
+    path = resources.vocabulary_file()
+    return _parsed_vocabulary(path, path.stat().st_mtime_ns)
 
 
 def _declared_terms(vocabulary: Graph) -> set[URIRef]:
     return {s for s in vocabulary.subjects() if isinstance(s, URIRef) and str(s).startswith(VOCAB)}
 
 
-def _vocabulary_findings(candidate: Graph, declared: set[URIRef], known_entities: set[Node]) -> list[Finding]:
-    """Terms of ckg: that the vocabulary lacks, and ckgid: entities that exist nowhere."""
+def _vocabulary_findings(
+    candidate: Graph, declared: set[URIRef], known_entities: set[Node], suggestions: Callable[[], set[Node]]
+) -> list[Finding]:
+    """Terms of ckg: that the vocabulary lacks, and ckgid: entities that exist nowhere.
+
+    ``suggestions`` gives the entities a misspelt ckgid: IRI may have meant; it is called only
+    when there is one (on a large graph it reads every labelled subject).
+    """
     findings = []
     names = {str(t)[len(VOCAB) :]: t for t in declared}
     seen: set[tuple[Node, Node]] = set()
@@ -159,7 +174,8 @@ def _vocabulary_findings(candidate: Graph, declared: set[URIRef], known_entities
                 )
             elif str(term).startswith(ENTITIES) and term not in known_entities:
                 seen.add((s, term))
-                close = difflib.get_close_matches(str(term), [str(e) for e in known_entities], n=1, cutoff=0.8)
+                pool = known_entities | suggestions()
+                close = difflib.get_close_matches(str(term), [str(e) for e in pool], n=1, cutoff=0.8)
                 findings.append(
                     Finding(
                         "Violation",
@@ -180,16 +196,48 @@ def _name_key(name: Node) -> str:
     return " ".join(str(name).split()).casefold()
 
 
+def _name_variants(name: Literal) -> set[Literal]:
+    """The literals under which data may hold a name equal to ``name`` ignoring case and spacing.
+
+    The text as typed, with its spaces folded, and in lower, upper, capitalised and title case;
+    each with the name's own language or datatype, tagged "en" (the language the shapes allow for
+    labels) and plain.
+    """
+    folded = " ".join(str(name).split())
+    texts = {str(name), folded, folded.lower(), folded.casefold(), folded.upper(), folded.capitalize(), folded.title()}
+    variants = {Literal(text, lang="en") for text in texts} | {Literal(text) for text in texts}
+    variants |= {Literal(text, lang=name.language, datatype=name.datatype) for text in texts}
+    return variants
+
+
+def _name_owners(data: Graph, name: Node) -> set[Node]:
+    """The entities of ``data`` with a skos:prefLabel or skos:altLabel equal to ``name`` (case and spacing aside).
+
+    Found by exact lookups of the name's variants (:func:`_name_variants`), never by reading
+    every label of the data: a label of the data written in mixed case that none of the
+    variants spell ("Back sPasm") is not found.
+    """
+    if not isinstance(name, Literal):
+        return set()
+    key = _name_key(name)
+    return {
+        entity
+        for variant in _name_variants(name)
+        for p in (SKOS.prefLabel, SKOS.altLabel)
+        for entity in data.subjects(p, variant)
+        if _name_key(variant) == key
+    }
+
+
 def _duplicate_findings(candidate: Graph, data: Graph) -> list[Finding]:
     """Labels and synonyms of the candidate that already name another entity."""
-    owners: dict[str, set[Node]] = defaultdict(set)
-    for p in (SKOS.prefLabel, SKOS.altLabel):
-        for entity, name in data.subject_objects(p):
-            owners[_name_key(name)].add(entity)
+    owners: dict[Node, set[Node]] = {}
     findings = []
     for p in (SKOS.prefLabel, SKOS.altLabel):
         for entity, name in sorted(candidate.subject_objects(p), key=str):
-            others = sorted(owners.get(_name_key(name), set()) - {entity}, key=str)
+            if name not in owners:
+                owners[name] = _name_owners(data, name)
+            others = sorted(owners[name] - {entity}, key=str)
             if not others:
                 continue
             if (entity, None, None) not in data:
@@ -295,12 +343,15 @@ def touched_nodes(candidate: Graph) -> set[Node]:
 def neighbourhood(graph: Graph, nodes: set[Node], mentioned: set[Node] = frozenset()) -> Graph:
     """The part of ``graph`` that the shapes read to judge ``nodes``.
 
-    That is: the nodes' own triples, the assertion records about them (and those records' plain
-    triples), their ckg:broader chain, and the classes of every IRI in that part or in
-    ``mentioned``. The shapes' rules are local to these, so validating this part gives the same
-    results for ``nodes`` as validating the whole graph, at a cost that does not grow with it.
+    That is: the nodes' own triples, the assertion records whose rdf:subject they are (and those
+    records' plain triples), their ckg:broader chain, and the classes of every IRI in that part
+    or in ``mentioned``. The shapes' rules are local to these, so validating this part gives the
+    same results for ``nodes`` as validating the whole graph, at a cost that does not grow with
+    it. Records whose rdf:object a node is are left out: no shape reads them to judge that node
+    (a record is judged as a focus node of its own, and a clinical triple by its subject), and
+    a hub such as "pain" is the object of thousands.
     """
-    records = {r for n in nodes for p in (RDF.subject, RDF.object) for r in graph.subjects(p, n)}
+    records = {r for n in nodes for r in graph.subjects(RDF.subject, n)}
     described = set(nodes) | records
     chain = list(nodes)
     while chain:
@@ -347,19 +398,20 @@ def validate_candidate(
     before = vocabulary + neighbourhood(data, focus, mentioned)
     after = before + candidate
     known = {t for t in mentioned if (t, None, None) in data} | set(candidate.subjects(RDF.type, None))
-    known |= set(data.subjects(SKOS.prefLabel))  # also the pool of suggestions for misspelt IRIs
     report = CandidateReport(file)
-    report.findings += _vocabulary_findings(candidate, _declared_terms(vocabulary), known)
+    labelled = cache(lambda: set(data.subjects(SKOS.prefLabel)))  # suggestions for misspelt IRIs, if any
+    report.findings += _vocabulary_findings(candidate, _declared_terms(vocabulary), known, labelled)
     report.findings += _duplicate_findings(candidate, data)
     report.findings += _contradiction_findings(candidate, data)
     report.findings += _quote_findings(candidate, after, _source_texts(after, source_text, sources_dir))
-    shacl = validate_graph(after, skip_shapes=CHECKED_IN_PYTHON)
+    shacl = validate_graph(after, focus_nodes=focus, skip_shapes=CHECKED_IN_PYTHON)
     report.shacl = shacl.graph
     introduced = [p for p in shacl.problems if p.focus in focus]
     if any((p.focus, None, None) in data for p in introduced):
         # problems an existing node had before the candidate are not the candidate's
         old = {
-            (p.shape, p.focus, p.path, p.value) for p in validate_graph(before, skip_shapes=CHECKED_IN_PYTHON).problems
+            (p.shape, p.focus, p.path, p.value)
+            for p in validate_graph(before, focus_nodes=focus, skip_shapes=CHECKED_IN_PYTHON).problems
         }
         introduced = [p for p in introduced if (p.shape, p.focus, p.path, p.value) not in old]
     for problem in introduced:

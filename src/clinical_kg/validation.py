@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
 import pyoxigraph as ox
 from pyshacl import validate
 from pyshacl.graph_abstraction import DataGraph, OxigraphDataGraph, RdfLibDataGraph
+from pyshacl.shape import Shape
 from rdflib import RDF, SH, Dataset, Graph, URIRef
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.plugins.stores.memory import Memory, SimpleMemory
 from rdflib.term import Node
 
 from clinical_kg import resources
@@ -84,12 +91,71 @@ class _CheapTruth:
     default_union = property(DataGraph.default_union.fget, _set_default_union)
 
 
+@lru_cache(maxsize=256)
+def prepared_query(text: str, base: str | None, namespaces: tuple[tuple[str, Any], ...]) -> Query:
+    """The parsed and translated form of a SPARQL query, made once per text, base and prefixes.
+
+    What rdflib's SPARQL processor does to a query string on every call
+    (``translateQuery(parseQuery(text), base, initNs)``), memoised.
+    """
+    return translateQuery(parseQuery(text), base, dict(namespaces))
+
+
 class _RdfLibData(_CheapTruth, RdfLibDataGraph):
-    pass
+    """pySHACL's rdflib data graph, whose SPARQL queries are parsed once per process.
+
+    pySHACL 0.40.1 hands rdflib the text of a query for every SPARQL target of every
+    validation, and for every focus node of a SPARQL constraint (the same text each time, the
+    node in ``initBindings``). rdflib parses a string on every call, and its pyparsing parser
+    takes 10-50 ms a query: about 0.2 s of every validation for the shapes' eleven SPARQL
+    targets, and most of the time of a graph with many offenders. The query is handed over as
+    an rdflib ``Query`` prepared from the same text, base and prefixes (the graph's namespaces
+    when none are given, as ``Graph.query`` does), so the results are the same. Only for rdflib's memory
+    stores, which leave queries to that processor: other stores (Oxigraph through oxrdflib)
+    answer queries themselves and still get the text.
+    """
+
+    def query(
+        self,
+        query_object: str | Query,
+        processor: Any = "sparql",
+        result: Any = "sparql",
+        initNs: Any = None,  # noqa: N803 (rdflib's names)
+        initBindings: Any = None,  # noqa: N803
+        use_store_provided: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        graph = self.impl
+        if isinstance(query_object, str) and processor == "sparql" and isinstance(graph.store, (Memory, SimpleMemory)):
+            namespaces = initNs or dict(graph.namespaces())
+            query_object = prepared_query(query_object, kwargs.get("base"), tuple(sorted(namespaces.items())))
+        return graph.query(query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs)
 
 
 class _OxigraphData(_CheapTruth, OxigraphDataGraph):
     pass
+
+
+_ONLY_FOCUS: ContextVar[frozenset[Node] | None] = ContextVar("clinical_kg_only_focus", default=None)
+_pyshacl_focus_nodes = Shape.focus_nodes
+
+
+def _focus_nodes(self: Shape, data_graph: DataGraph, debug: bool = False) -> set[Node]:
+    """A shape's targets in the data graph, less those outside the focus nodes of the current validation.
+
+    pySHACL's own ``focus_nodes`` option filters the value nodes of nested shapes too (those of
+    ``sh:qualifiedValueShape``, ``sh:node``, ``sh:not``... are then never checked, so such a
+    constraint passes whatever the data) and drops blank nodes. Here only the targets of the
+    top-level shapes are filtered: pySHACL asks ``Shape.focus_nodes`` for them alone (nested
+    shapes are handed their value nodes), so the focus nodes get every result a whole-graph
+    validation gives them, and nothing else is validated.
+    """
+    found = _pyshacl_focus_nodes(self, data_graph, debug=debug)
+    only = _ONLY_FOCUS.get()
+    return found if only is None else {node for node in found if node in only}
+
+
+Shape.focus_nodes = _focus_nodes  # type: ignore[method-assign]  # unchanged unless validate_graph sets _ONLY_FOCUS
 
 
 def _data_graph(data: Graph | ox.Store) -> DataGraph:
@@ -99,30 +165,34 @@ def _data_graph(data: Graph | ox.Store) -> DataGraph:
 
 
 def validate_graph(
-    data: Graph | ox.Store, focus_nodes: list[Node] | None = None, skip_shapes: tuple[Node, ...] = ()
+    data: Graph | ox.Store, focus_nodes: Iterable[Node] | None = None, skip_shapes: tuple[Node, ...] = ()
 ) -> Report:
     """Validate ``data`` (vocabulary and data together) against the shipped shapes.
 
     ``data`` is an rdflib graph or a pyoxigraph store (its default graph), validated in place:
     the shapes have no rules, so nothing is written to it, and it is not copied.
-    ``focus_nodes`` limits validation to those nodes; ``skip_shapes`` leaves node shapes out.
+    ``focus_nodes`` limits validation to those of the shapes' targets (the results are those
+    a whole-graph validation gives these nodes); ``skip_shapes`` leaves node shapes out.
     """
     # Not pySHACL's use_shapes: with focus_nodes it applies every chosen shape to every focus
     # node, ignoring the shapes' targets. Skipped shapes are left out of the shapes graph instead.
-    kwargs = {"focus_nodes": focus_nodes} if focus_nodes else {}
-    _conforms, report_graph, _text = validate(
-        data_graph=_data_graph(data),
-        shacl_graph=shapes_graph(tuple(skip_shapes)),
-        ont_graph=None,
-        inference="none",
-        advanced=True,
-        meta_shacl=False,
-        allow_warnings=True,
-        do_owl_imports=False,
-        js=False,
-        inplace=True,  # no copy of the data graph: the shapes have no sh:rule (a test checks)
-        **kwargs,
-    )
+    # Nor pySHACL's focus_nodes: see _focus_nodes.
+    token = _ONLY_FOCUS.set(frozenset(focus_nodes) if focus_nodes is not None else None)
+    try:
+        _conforms, report_graph, _text = validate(
+            data_graph=_data_graph(data),
+            shacl_graph=shapes_graph(tuple(skip_shapes)),
+            ont_graph=None,
+            inference="none",
+            advanced=True,
+            meta_shacl=False,
+            allow_warnings=True,
+            do_owl_imports=False,
+            js=False,
+            inplace=True,  # no copy of the data graph: the shapes have no sh:rule (a test checks)
+        )
+    finally:
+        _ONLY_FOCUS.reset(token)
     problems = []
     for result in report_graph.subjects(RDF.type, SH.ValidationResult):
         problems.append(

@@ -1,0 +1,192 @@
+"""The workarounds that make validation fast, and that they change no result.
+
+- validate_graph hands rdflib each SPARQL query of the shapes prepared once per process
+  (``prepared_query``), not as text to parse on every call;
+- ``validate_graph(focus_nodes=...)`` filters only the top-level targets (not pySHACL's
+  ``focus_nodes`` option, which also drops the value nodes of nested shapes and blank nodes);
+- validate_candidate reads no label of the data but those of the candidate's names, and lists
+  the labelled entities (suggestions for a misspelt IRI) only when an IRI is unknown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyshacl.graph_abstraction import RdfLibDataGraph
+from rdflib import RDF, SKOS, BNode, Graph, Literal, URIRef
+
+from clinical_kg import resources, validation
+from clinical_kg.curation import (
+    CHECKED_IN_PYTHON,
+    _name_owners,
+    load_data,
+    touched_nodes,
+    validate_candidate,
+)
+from clinical_kg.ingest import read_candidate
+from clinical_kg.validation import prepared_query, validate_graph
+from clinical_kg.vocab import CKG
+from tests.conftest import SOURCE_TEXT, shipped
+
+ID = "https://w3id.org/clinical-kg/id/"
+SEMANTIC = Path(__file__).parent / "candidates" / "semantic"
+GOOD = Path(__file__).parent / "candidates" / "good"
+
+
+def _full_key(report: validation.Report) -> list[tuple[str, ...]]:
+    return sorted(
+        (str(p.severity), str(p.shape), str(p.focus), str(p.path), str(p.value), p.message) for p in report.problems
+    )
+
+
+@pytest.fixture(scope="module")
+def offending() -> Graph:
+    """The shipped graph with offenders of several SPARQL constraints (each run once per offender)."""
+    graph = Graph() + shipped("oxigraph").memory_graph()
+    a, b = URIRef(ID + "spasm-test-a"), URIRef(ID + "spasm-test-b")
+    for node in (a, b):
+        graph.add((node, RDF.type, CKG.Condition))
+        graph.add((node, SKOS.prefLabel, Literal(f"spasm test {node[-1]}", lang="en")))
+        graph.add((node, SKOS.definition, Literal("A test condition.", lang="en")))
+    graph.add((a, CKG.broader, b))  # a cycle: ClinicalEntity-broaderCycle, twice
+    graph.add((b, CKG.broader, a))
+    graph.add((a, CKG.hasSymptom, b))  # no record, and b is no symptom: record and range
+    graph.add((a, CKG.symptomOf, b))  # an inverse property
+    graph.add((URIRef(ID + "spasm-test-c"), RDF.type, CKG.ClinicalEntity))  # no concrete class (qualified shape)
+    return graph
+
+
+def test_prepared_queries_give_the_report_that_parsing_every_time_gives(offending, monkeypatch) -> None:
+    cached = validate_graph(offending)
+    rules = {str(p.shape).rsplit("/", 1)[-1] for p in cached.problems}
+    assert {"ClinicalEntity-broaderCycle", "ClinicalStatement-record", "ClinicalStatement-range"} <= rules
+    assert "ClinicalStatement-inverse" in rules
+    monkeypatch.setattr(validation._RdfLibData, "query", RdfLibDataGraph.query)  # rdflib parses every text
+    assert _full_key(validate_graph(offending)) == _full_key(cached)
+
+
+def test_each_query_is_parsed_once_per_process(offending, monkeypatch) -> None:
+    texts: list[str] = []
+
+    def counting_parse(text: str) -> object:
+        texts.append(text)
+        return parse(text)
+
+    parse = validation.parseQuery
+    monkeypatch.setattr(validation, "parseQuery", counting_parse)
+    prepared_query.cache_clear()
+    first = validate_graph(offending)
+    assert texts and len(texts) == len(set(texts))  # one parse per distinct text, offenders or not
+    parsed = len(texts)
+    second = validate_graph(offending)
+    assert len(texts) == parsed  # nothing parsed again
+    assert _full_key(first) == _full_key(second)
+
+
+def test_an_oxigraph_view_still_gets_the_text(monkeypatch) -> None:
+    # oxrdflib answers queries with Oxigraph's engine; a prepared rdflib Query would run on rdflib's.
+    monkeypatch.setattr(validation, "prepared_query", lambda *a: pytest.fail("prepared for an Oxigraph store"))
+    kg = shipped("oxigraph")
+    assert validate_graph(kg.graph).conforms
+
+
+def test_focus_nodes_give_those_nodes_the_results_of_a_whole_validation(offending) -> None:
+    whole = validate_graph(offending)
+    focus = {URIRef(ID + "spasm-test-a"), URIRef(ID + "spasm-test-c"), URIRef(ID + "sciatica")}
+    focused = validate_graph(offending, focus_nodes=focus)
+    assert {p.focus for p in focused.problems} >= focus - {URIRef(ID + "sciatica")}
+    assert _full_key(focused) == sorted(k for k in _full_key(whole) if URIRef(k[2]) in focus)
+    # sh:qualifiedValueShape checks the value nodes (the classes) of the focus node: still reported
+    assert any(str(p.shape).endswith("ClinicalEntity-type") for p in focused.problems)
+    assert _full_key(validate_graph(offending)) == _full_key(whole)  # the filter ends with the call
+
+
+def test_focus_nodes_may_be_blank_nodes() -> None:
+    graph = Graph().parse(resources.vocabulary_file(), format="turtle")
+    record = BNode()
+    graph.add((record, RDF.type, CKG.Assertion))  # a record with nothing else: several violations
+    whole = validate_graph(graph)
+    focused = validate_graph(graph, focus_nodes=[record])
+    assert focused.problems and _full_key(focused) == [k for k in _full_key(whole) if k[2] == str(record)]
+
+
+def test_an_empty_focus_validates_nothing(offending) -> None:
+    assert validate_graph(offending, focus_nodes=[]).problems == []
+
+
+# Candidate validation ---------------------------------------------------------------------------------
+
+
+class LabelScanForbidden(Graph):
+    """A data graph that refuses to list every label: on a 1M-triple Oxigraph store that is seconds."""
+
+    def triples(self, pattern, *args, **kwargs):
+        s, p, o = pattern
+        if s is None and o is None and p in (SKOS.prefLabel, SKOS.altLabel):
+            raise AssertionError(f"validate_candidate read every {p}")
+        return super().triples(pattern, *args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def data() -> Graph:
+    graph = Graph()
+    for part in load_data(resources.data_dir()).values():
+        graph += part
+    return graph
+
+
+def _guarded(data: Graph) -> Graph:
+    guarded = LabelScanForbidden()
+    for triple in data:
+        guarded.add(triple)
+    return guarded
+
+
+@pytest.mark.parametrize("name", ["synonym-of-another-entity.ttl", "duplicate-label.ttl", "wrong-class.ttl"])
+def test_candidate_checks_read_only_the_candidates_names(data, name) -> None:
+    path = SEMANTIC / name
+    expected = validate_candidate(read_candidate(path), data, source_text=SOURCE_TEXT)
+    report = validate_candidate(read_candidate(path), _guarded(data), source_text=SOURCE_TEXT)
+    assert [(f.rule, f.focus, f.message, f.value) for f in report.findings] == [
+        (f.rule, f.focus, f.message, f.value) for f in expected.findings
+    ]
+    if name != "wrong-class.ttl":
+        assert "duplicate-entity" in {f.rule for f in report.findings}
+
+
+def test_a_misspelt_iri_still_gets_a_suggestion(data) -> None:
+    candidate = Graph()
+    candidate.add((URIRef(ID + "sciatca"), CKG.hasSymptom, URIRef(ID + "radiating-leg-pain")))
+    findings = [f for f in validate_candidate(candidate, data).findings if f.rule == "unknown-entity"]
+    assert findings and findings[0].suggestion == "did you mean ckgid:sciatica?"
+
+
+def test_names_are_found_whatever_their_case_and_spacing(data) -> None:
+    sciatica = URIRef(ID + "sciatica")
+    label = next(data.objects(sciatica, SKOS.prefLabel))
+    for text in (str(label), str(label).upper(), f"  {str(label).title()} ", str(label).capitalize()):
+        assert sciatica in _name_owners(data, Literal(text, lang="en"))
+        assert sciatica in _name_owners(data, Literal(text))
+    assert _name_owners(data, Literal("no entity is called this", lang="en")) == set()
+
+
+NEIGHBOURHOOD_CASES = [SEMANTIC / f"{name}.ttl" for name in (
+    "wrong-class", "disjoint-classes", "record-without-triple", "triple-without-record", "red-flag-without-urgency",
+    "missing-quote")] + [GOOD / "debilitating-back-pain.ttl"]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", NEIGHBOURHOOD_CASES, ids=lambda p: p.name)
+def test_the_neighbourhood_gives_the_shacl_findings_of_the_whole_graph(data, path) -> None:
+    """SHACL on the candidate's neighbourhood finds what SHACL on the whole graph finds for its nodes."""
+    candidate = read_candidate(path)
+    report = validate_candidate(candidate, data, source_text=SOURCE_TEXT)  # mints the records' IRIs
+    focus = touched_nodes(candidate) | {s for s in candidate.subjects() if isinstance(s, BNode)}
+    vocabulary = Graph().parse(resources.vocabulary_file(), format="turtle")
+    before = validate_graph(vocabulary + data, focus_nodes=focus, skip_shapes=CHECKED_IN_PYTHON)
+    after = validate_graph(vocabulary + data + candidate, focus_nodes=focus, skip_shapes=CHECKED_IN_PYTHON)
+    old = {(p.shape, p.focus, p.path, p.value) for p in before.problems}
+    expected = {(p.focus, p.shape, p.message) for p in after.problems if (p.shape, p.focus, p.path, p.value) not in old}
+    found = {(f.focus, URIRef(f.rule.replace("ckgsh:", "https://w3id.org/clinical-kg/shapes/")), f.message)
+             for f in report.findings if f.rule.startswith("ckgsh:")}  # fmt: skip
+    assert found == expected
