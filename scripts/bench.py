@@ -133,7 +133,8 @@ def candidate_graph(kg: Any, size: int) -> Any:
     from clinical_kg.vocab import CKG
 
     source = kg.query("SELECT ?src WHERE { ?r ckg:source ?src } LIMIT 1", {"ckg": str(CKG)}).rows[0][0]
-    conditions = [r[0] for r in kg.query("SELECT ?c WHERE { ?c a ckg:Condition } ORDER BY ?c LIMIT 11", {"ckg": str(CKG)}).rows]
+    first_conditions = "SELECT ?c WHERE { ?c a ckg:Condition } ORDER BY ?c LIMIT 11"
+    conditions = [r[0] for r in kg.query(first_conditions, {"ckg": str(CKG)}).rows]
     graph = Graph()
     new = URIRef("https://w3id.org/clinical-kg/id/benchmark-candidate-symptom")
     graph.add((new, RDF.type, CKG.Symptom))
