@@ -11,6 +11,7 @@ from typing import Any
 
 import pyoxigraph as ox
 from pyshacl import validate
+from pyshacl.constraints.core.shape_based_constraints import PropertyConstraintComponent
 from pyshacl.graph_abstraction import DataGraph, OxigraphDataGraph, RdfLibDataGraph
 from pyshacl.shape import Shape
 from rdflib import RDF, SH, Dataset, Graph, URIRef
@@ -157,6 +158,47 @@ def _focus_nodes(self: Shape, data_graph: DataGraph, debug: bool = False) -> set
 
 Shape.focus_nodes = _focus_nodes  # type: ignore[method-assign]  # unchanged unless validate_graph sets _ONLY_FOCUS
 
+_IN_VALIDATE_GRAPH: ContextVar[bool] = ContextVar("clinical_kg_in_validate_graph", default=False)
+_pyshacl_evaluate_property_shape = PropertyConstraintComponent._evaluate_property_shape
+
+
+def _evaluate_property_shape(
+    self: PropertyConstraintComponent,
+    executor: Any,
+    prop_shape: Node,
+    target_graph: Any,
+    focus_value_nodes: dict[Node, set[Node]],
+    potentially_recursive: Any,
+    _evaluation_path: list[Any],
+) -> tuple[bool, list[Any]]:
+    """An ``sh:property`` shape checked once for all the value nodes, not once for each.
+
+    pySHACL calls the property shape's ``validate`` for every value node, and each call reads
+    the shape's parameters from the shapes graph and builds its constraint components afresh:
+    about 100 µs, 20 s of a full validation at 100k triples (211,801 calls). ``validate`` takes
+    a list of focus nodes and checks each on its own, so one call gives the same results.
+    Where a value node would be checked twice (it is a value of two focus nodes, and pySHACL
+    then reports it twice) pySHACL's own loop runs.
+    """
+    values = [value for nodes in focus_value_nodes.values() for value in nodes]
+    found = self.shape.get_other_shape(prop_shape)
+    if (
+        not _IN_VALIDATE_GRAPH.get()
+        or not values
+        or len(set(values)) != len(values)
+        or not found
+        or not found.is_property_shape
+        or (potentially_recursive and found in potentially_recursive)
+    ):
+        return _pyshacl_evaluate_property_shape(
+            self, executor, prop_shape, target_graph, focus_value_nodes, potentially_recursive, _evaluation_path
+        )
+    conforms, reports = found.validate(executor, target_graph, focus=values, _evaluation_path=_evaluation_path[:])
+    return not conforms, reports
+
+
+PropertyConstraintComponent._evaluate_property_shape = _evaluate_property_shape  # type: ignore[method-assign]  # only inside validate_graph
+
 
 def _data_graph(data: Graph | ox.Store) -> DataGraph:
     if isinstance(data, ox.Store):
@@ -165,7 +207,9 @@ def _data_graph(data: Graph | ox.Store) -> DataGraph:
 
 
 def validate_graph(
-    data: Graph | ox.Store, focus_nodes: Iterable[Node] | None = None, skip_shapes: tuple[Node, ...] = ()
+    data: Graph | ox.Store,
+    focus_nodes: Iterable[Node] | None = None,
+    skip_shapes: tuple[Node, ...] = (),
 ) -> Report:
     """Validate ``data`` (vocabulary and data together) against the shipped shapes.
 
@@ -173,11 +217,15 @@ def validate_graph(
     the shapes have no rules, so nothing is written to it, and it is not copied.
     ``focus_nodes`` limits validation to those of the shapes' targets (the results are those
     a whole-graph validation gives these nodes); ``skip_shapes`` leaves node shapes out.
+    A large graph validates faster as a pyoxigraph store than as an rdflib copy of it: the
+    shapes' SPARQL targets select from the whole graph, and Oxigraph answers them in seconds
+    where rdflib's engine takes minutes.
     """
     # Not pySHACL's use_shapes: with focus_nodes it applies every chosen shape to every focus
     # node, ignoring the shapes' targets. Skipped shapes are left out of the shapes graph instead.
     # Nor pySHACL's focus_nodes: see _focus_nodes.
     token = _ONLY_FOCUS.set(frozenset(focus_nodes) if focus_nodes is not None else None)
+    batched = _IN_VALIDATE_GRAPH.set(True)
     try:
         _conforms, report_graph, _text = validate(
             data_graph=_data_graph(data),
@@ -192,6 +240,7 @@ def validate_graph(
             inplace=True,  # no copy of the data graph: the shapes have no sh:rule (a test checks)
         )
     finally:
+        _IN_VALIDATE_GRAPH.reset(batched)
         _ONLY_FOCUS.reset(token)
     problems = []
     for result in report_graph.subjects(RDF.type, SH.ValidationResult):
