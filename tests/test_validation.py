@@ -1,4 +1,4 @@
-"""validate_graph on large or Oxigraph-backed graphs: no len() of the data graph, no copy of it."""
+"""validate_graph on large or Oxigraph-backed graphs: no len() of the data graph, which it leaves unchanged."""
 
 from __future__ import annotations
 
