@@ -265,7 +265,7 @@ def validate_command(
     from clinical_kg.validation import format_report, validate_graph
 
     kg = _load(store)
-    report = validate_graph(kg.shacl_data())
+    report = validate_graph(kg.graph)  # on Oxigraph, the store itself: no copy
     if fmt == "turtle":
         click.echo(report.graph.serialize(format="turtle"), nl=False)
     elif fmt == "json":

@@ -101,10 +101,6 @@ class KnowledgeGraph:
         """An rdflib memory-store copy of the graph, for jobs such as SHACL validation."""
         raise NotImplementedError
 
-    def shacl_data(self) -> Graph | ox.Store:
-        """What SHACL validation reads: the store itself where pySHACL can read it directly."""
-        return self.memory_graph()
-
     def load(self, paths: Iterable[Path]) -> None:
         """Add the triples of Turtle files to the store."""
         raise NotImplementedError
@@ -158,11 +154,6 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
                 graph.add(_rdflib_triple(quad))
             self._memory = graph
         return self._memory
-
-    def shacl_data(self) -> ox.Store:
-        # No rdflib copy: pySHACL reads a pyoxigraph store, and the shapes' SPARQL targets run
-        # on Oxigraph (47 s for a full validation at 1M triples; with the copy, 50 s more).
-        return self.store
 
     def __len__(self) -> int:
         return len(self.store)

@@ -66,14 +66,8 @@ def shapes_graph(skip: tuple[Node, ...] = ()) -> Graph:
     return graph
 
 
-def _set_default_union(self: DataGraph, value: bool) -> None:
-    # pySHACL 0.40.1's setter tests ``if impl and isinstance(impl, Dataset)``: a len() of the
-    # store. On a pyoxigraph store only the flag matters.
-    self._default_union = value
-
-
-class _CheapTruth:
-    """pySHACL's data graph, without the len() calls that its truth tests make.
+class _OxigraphData(OxigraphDataGraph):
+    """pySHACL's Oxigraph data graph, without the len() calls that its truth tests make.
 
     pySHACL 0.40.1 writes ``datagraph or sg`` (once per result, twice with a value) and
     ``if impl and ...`` (in the ``default_union`` setter, three times per validation), meaning
@@ -85,11 +79,11 @@ class _CheapTruth:
     def __bool__(self) -> bool:
         return True
 
+    def _set_default_union(self, value: bool) -> None:
+        # pySHACL's setter tests ``if impl and isinstance(impl, Dataset)``; on a store only the flag matters
+        self._default_union = value
+
     default_union = property(DataGraph.default_union.fget, _set_default_union)
-
-
-class _OxigraphData(_CheapTruth, OxigraphDataGraph):
-    pass
 
 
 _ONLY_FOCUS: ContextVar[frozenset[Node] | None] = ContextVar("clinical_kg_only_focus", default=None)
@@ -167,8 +161,10 @@ def _data_graph(data: Graph | ox.Store) -> DataGraph:
         # pySHACL's SPARQL targets and constraints select from the whole graph: rdflib's engine
         # takes 0.3 s for a 2,000-triple candidate neighbourhood and minutes at 100k triples,
         # Oxigraph milliseconds and seconds. The copy costs about 10 ms per 2,000 triples.
-        inner = data.store._inner if isinstance(data.store, OxigraphStore) else None
-        data = inner if inner is not None and data.identifier == DATASET_DEFAULT_GRAPH_ID else oxigraph_copy(data)
+        if isinstance(data.store, OxigraphStore) and data.identifier == DATASET_DEFAULT_GRAPH_ID:
+            data = data.store._inner  # an oxrdflib view of a store's default graph (`kg.graph`): the store
+        else:
+            data = oxigraph_copy(data)
     return _OxigraphData(data)
 
 
