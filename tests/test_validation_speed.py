@@ -17,13 +17,8 @@ import pytest
 from rdflib import RDF, SKOS, BNode, Graph, Literal, URIRef
 
 from clinical_kg import resources, validation
-from clinical_kg.curation import (
-    CHECKED_IN_PYTHON,
-    _name_owners,
-    load_data,
-    touched_nodes,
-    validate_candidate,
-)
+from clinical_kg.curation import CHECKED_IN_PYTHON, load_data, touched_nodes, validate_candidate
+from clinical_kg.curation.checks import _name_owners
 from clinical_kg.ingest import read_candidate
 from clinical_kg.validation import validate_graph
 from clinical_kg.vocab import CKG

@@ -1,0 +1,233 @@
+"""Merging a conforming candidate into the data files, and retracting assertion records.
+
+:func:`add_candidate` merges a conforming candidate into the data files under a lock, through
+a crash-safe transaction (:mod:`clinical_kg.transaction`); :func:`retract_assertion` keeps a
+withdrawn record with its reason. Each change is recorded in the data folder's changelog.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from clinical_kg.canonical import canonical_turtle
+from clinical_kg.curation.checks import CandidateReport, validate_candidate
+from clinical_kg.errors import InputError
+from clinical_kg.results import compact
+from clinical_kg.transaction import DataTransaction
+from clinical_kg.vocab import CKG
+
+CHANGELOG = "changelog.jsonl"
+
+# Where new triples go: entity files by class, assertion files by the record's predicate.
+ENTITY_FILES = {
+    CKG.Condition: "conditions.ttl",
+    CKG.Symptom: "symptoms.ttl",
+    CKG.Cause: "causes.ttl",
+    CKG.Medication: "treatments.ttl",
+    CKG.Procedure: "treatments.ttl",
+    CKG.PhysicalTherapy: "treatments.ttl",
+    CKG.SelfCare: "treatments.ttl",
+    CKG.LifestyleChange: "treatments.ttl",
+    CKG.DiagnosticTest: "diagnostics.ttl",
+    CKG.AnatomicalLocation: "anatomy.ttl",
+    CKG.SourceDocument: "sources.ttl",
+    CKG.Agent: "sources.ttl",
+}
+ASSERTION_FILES = {
+    **dict.fromkeys((CKG.causes, CKG.contributesTo, CKG.aggravates, CKG.riskFactorFor), "assertions-causation.ttl"),
+    **dict.fromkeys((CKG.hasSymptom, CKG.locatedIn, CKG.radiatesTo), "assertions-presentation.ttl"),
+    **dict.fromkeys(
+        (
+            CKG.treats,
+            CKG.relievesSymptomsOf,
+            CKG.treatsCauseOf,
+            CKG.hasAdverseEffect,
+            CKG.noMoreEffectiveThan,
+            CKG.diagnoses,
+        ),
+        "assertions-treatment.ttl",
+    ),
+    CKG.prevents: "assertions-prevention.ttl",
+    CKG.redFlagFor: "assertions-red-flags.ttl",
+    **dict.fromkeys(
+        (CKG.prevalence, CKG.sexRatio, CKG.typicalAgeOfOnset, CKG.mostOftenAffects, CKG.typicalDuration),
+        "assertions-epidemiology.ttl",
+    ),
+}
+CLINICAL_PREDICATES = frozenset(ASSERTION_FILES)
+
+
+@dataclass
+class MergeResult:
+    """What a merge added (or would add, for a dry run), by data file."""
+
+    report: CandidateReport
+    added: dict[str, Graph] = field(default_factory=dict)
+    dry_run: bool = False
+
+    @property
+    def triples(self) -> int:
+        """How many triples were (or would be) added."""
+        return sum(len(g) for g in self.added.values())
+
+    def count(self, cls: URIRef) -> int:
+        """How many new subjects of the class were (or would be) added."""
+        return len({s for g in self.added.values() for s in g.subjects(RDF.type, cls)})
+
+    def entities(self) -> int:
+        """How many new entities (anything typed but an assertion record) were (or would be) added."""
+        return len({s for g in self.added.values() for s, o in g.subject_objects(RDF.type) if o != CKG.Assertion})
+
+
+def plan_merge(candidate: Graph, files: dict[str, Graph]) -> dict[str, Graph]:
+    """The new triples of ``candidate``, routed to the data file where each belongs.
+
+    Plain clinical triples and assertion records go to the assertion file of their predicate;
+    triples about a subject that already lives in a file go to that file; new entities go to
+    the file of their class. Triples already in the data are left out.
+    """
+    existing = Graph()
+    home: dict[Node, str] = {}
+    for name, graph in files.items():
+        for triple in graph:
+            existing.add(triple)
+        for subject in graph.subjects(RDF.type, None):
+            home.setdefault(subject, name)
+    both = existing + candidate
+    added: dict[str, Graph] = defaultdict(Graph)
+    for s, p, o in sorted(candidate - existing, key=str):
+        record_predicate = both.value(s, RDF.predicate) if (s, RDF.type, CKG.Assertion) in both else None
+        classes = [c for c in both.objects(s, RDF.type) if c in ENTITY_FILES]
+        if p in CLINICAL_PREDICATES:
+            target = ASSERTION_FILES[p]
+        elif record_predicate is not None:
+            target = ASSERTION_FILES.get(record_predicate)
+        elif s in home:
+            target = home[s]
+        elif classes:
+            target = ENTITY_FILES[sorted(classes)[0]]
+        else:
+            target = None
+        if target is None or target not in files:
+            raise InputError(
+                f"cannot place the triple {compact(s)} {compact(p)} {compact(o)} in a data file",
+                hint="give the subject a class of the vocabulary, or check the record's rdf:predicate",
+            )
+        added[target].add((s, p, o))
+    return dict(added)
+
+
+def add_candidate(
+    path: Path,
+    data_dir: Path,
+    *,
+    dry_run: bool = False,
+    source_text: Path | None = None,
+    sources_dir: Path | None = None,
+    curator: str | None = None,
+) -> MergeResult:
+    """Validate ``path`` against the data in ``data_dir`` and, if it conforms, merge it.
+
+    The whole read-validate-merge-write runs under the data folder's exclusive lock, and the
+    files are written through a crash-safe transaction. Nothing is written for a dry run, a
+    candidate with violations, or a candidate whose triples are all in the data already.
+    """
+    from clinical_kg.ingest import read_candidate
+
+    with DataTransaction(data_dir) as tx:
+        names = sorted(p.name for p in data_dir.glob("*.ttl"))
+        files = {name: Graph().parse(data=tx.read_text(name), format="turtle") for name in names}
+        candidate = read_candidate(path)
+        data = Graph()
+        for graph in files.values():
+            data += graph
+        report = validate_candidate(candidate, data, file=str(path), source_text=source_text, sources_dir=sources_dir)
+        result = MergeResult(report, dry_run=dry_run)
+        if not report.conforms:
+            return result
+        result.added = plan_merge(candidate, files)
+        if dry_run or not result.added:
+            return result
+        for name, graph in result.added.items():
+            tx.write_text(name, canonical_turtle(files[name] + graph))
+        entry = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "who": curator or getpass.getuser(),
+            "action": "add",
+            "file": Path(path).name,
+            "sources": sorted(str(s) for s in set(candidate.objects(None, CKG.source))),
+            "triples": result.triples,
+            "entities": result.entities(),
+            "assertions": result.count(CKG.Assertion),
+            "files": sorted(result.added),
+        }
+        tx.append_text(CHANGELOG, json.dumps(entry, sort_keys=True) + "\n")
+    return result
+
+
+def retract_assertion(data_dir: Path, record: URIRef, reason: str, curator: str | None = None) -> str:
+    """Retract an assertion record: keep it, typed ckg:RetractedAssertion with the reason, in
+    ``retractions.ttl``, and remove its plain triple unless another record still supports it.
+
+    Returns the name of the file the record was in.
+    """
+    if not reason.strip():
+        raise InputError("a retraction needs a reason", hint='add --reason "why the statement is withdrawn"')
+    with DataTransaction(data_dir) as tx:
+        names = sorted(p.name for p in data_dir.glob("*.ttl"))
+        files = {name: Graph().parse(data=tx.read_text(name), format="turtle") for name in names}
+        home = next((n for n, g in files.items() if (record, RDF.type, CKG.Assertion) in g), None)
+        if home is None:
+            retracted = any((record, RDF.type, CKG.RetractedAssertion) in g for g in files.values())
+            raise InputError(
+                f"{compact(record)} is {'already retracted' if retracted else 'not an assertion record of the data'}",
+                hint="find record IRIs with `ckg query evidence-for --param term=...`",
+            )
+        graph = files[home]
+        statement = (
+            graph.value(record, RDF.subject),
+            graph.value(record, RDF.predicate),
+            graph.value(record, RDF.object),
+        )
+        moved = Graph()
+        for p, o in graph.predicate_objects(record):
+            graph.remove((record, p, o))
+            moved.add((record, p, CKG.RetractedAssertion if (p, o) == (RDF.type, CKG.Assertion) else o))
+        moved.add((record, CKG.retractionReason, Literal(reason.strip())))
+        moved.add((record, CKG.retractedAt, Literal(datetime.now(UTC).replace(microsecond=0))))
+        moved.add((record, CKG.retractedBy, Literal(curator or getpass.getuser())))
+        still_supported = any(
+            (other, RDF.type, CKG.Assertion) in g
+            and (other, RDF.object, statement[2]) in g
+            and (other, RDF.predicate, statement[1]) in g
+            for g in files.values()
+            for other in g.subjects(RDF.subject, statement[0])
+        )
+        if not still_supported:
+            for g in files.values():
+                g.remove(statement)
+        for name, g in files.items():
+            if name == "retractions.ttl":
+                g += moved
+        if "retractions.ttl" not in files:
+            raise InputError(f"{data_dir} has no retractions.ttl to keep the retracted record in")
+        for name in names:
+            tx.write_text(name, canonical_turtle(files[name]))
+        entry = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "who": curator or getpass.getuser(),
+            "action": "retract",
+            "assertion": str(record),
+            "reason": reason.strip(),
+            "plain_triple_removed": not still_supported,
+        }
+        tx.append_text(CHANGELOG, json.dumps(entry, sort_keys=True) + "\n")
+    return home
