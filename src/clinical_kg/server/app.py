@@ -1,54 +1,28 @@
-"""``ckg serve``: a read-only SPARQL 1.1 Protocol endpoint, the catalogue over HTTP, a query page.
-
-Routes:
-
-- ``/sparql``: the SPARQL 1.1 Protocol for queries (GET ``query=``, POST urlencoded, POST
-  ``application/sparql-query``; ``default-graph-uri``/``named-graph-uri`` over the graphs of
-  the store), results in SPARQL JSON, XML, CSV or TSV and graphs in Turtle, N-Triples, JSON-LD
-  or RDF/XML by content negotiation; the service description when there is no query.
-- ``/queries`` lists the catalogue (JSON); ``/queries/NAME?PARAM=VALUE`` runs one, with the
-  same binding and errors as ``ckg query``.
-- ``/`` the query page, ``/entity?iri=IRI`` a page per entity, ``/static/`` their assets (shipped
-  in the package, nothing loaded from elsewhere); ``/rdf-graph-store`` the Graph Store
-  Protocol (GET; writes only with ``--allow-update``); ``/health``.
-
-Safe by default (shared/reference/security-findings.md): queries only; updates and Graph Store
-writes refused (403/405, T18) unless started with ``--allow-update`` and a token, and then
-applied to the endpoint's in-memory copy only, never to the curated files; ``SERVICE``,
-``FROM`` and graphs from URLs refused (T1, T3); each query runs in a sandboxed worker process
-(:mod:`clinical_kg.query_worker`) that is killed at the deadline (T10, T11); bounded rows,
-bodies, URLs and concurrency, 503 + Retry-After when every worker stays busy for
-``queue_wait`` seconds (T12, T19); loopback only unless ``--host`` says otherwise. The front
-end never evaluates a query itself: a fixed pool of threads, one per worker, waits on the
-workers' pipes (no thread per request).
-"""
+"""The endpoint's Starlette application: its routes, their limits and errors, and running it."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hmac
-import html
 import json
 import logging
-import multiprocessing
-import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import parse_qs, urlencode
 
 from clinical_kg import __version__
 from clinical_kg.catalogue import load_catalogue
 from clinical_kg.namespaces import prefix_map
-from clinical_kg.query_worker import GRAPH_TYPES, RESULT_TYPES, WorkerConfig, catalogue_forms, negotiate, worker_main
+from clinical_kg.query_worker import GRAPH_TYPES, RESULT_TYPES, negotiate
+from clinical_kg.server.pages import render_entity
+from clinical_kg.server.pool import ClientGoneError, SaturatedError, WorkerPool
+from clinical_kg.server_settings import Settings
 
 log = logging.getLogger("clinical_kg.server")
 
-WEB_DIR = Path(__file__).resolve().parent / "web"
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 SD_TYPES = {
     "text/turtle": "turtle",
     "application/n-triples": "nt",
@@ -62,243 +36,6 @@ _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
     "Referrer-Policy": "no-referrer",
 }
-
-
-@dataclass
-class Settings:
-    """The endpoint's settings; every one has a safe default (see ``ckg serve --help``)."""
-
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 2  # concurrent queries: one per worker process
-    timeout: float = 10.0  # seconds of wall-clock time per query, then the worker is killed
-    max_rows: int = 10_000  # rows (or triples) per result; more are cut and flagged
-    max_body: int = 128 * 1024  # bytes of request body
-    queue_wait: float = 1.0  # seconds a request may wait for a free worker before 503
-    cors_origins: tuple[str, ...] = ()  # origins allowed by CORS; none by default
-    store_path: Path | None = None  # an on-disk Oxigraph store, built from the shipped files if empty
-    worker_memory_mb: int = 4096  # address-space limit of each worker process
-    access_log: bool = True
-    abandon_grace: float = 1.0  # a query whose client left is stopped this many seconds later
-    allow_update: bool = False  # SPARQL Update and Graph Store writes, on the in-memory copy only
-    update_token: str | None = None  # the bearer token writes must carry (with allow_update)
-
-
-class SaturatedError(Exception):
-    """Every worker stayed busy for longer than the queue wait."""
-
-
-class ClientGoneError(Exception):
-    """The client disconnected before its answer was ready."""
-
-
-# ---------------------------------------------------------------- the worker pool
-
-
-class _Worker:
-    def __init__(self, process: Any, conn: Any, info: dict[str, Any]) -> None:
-        self.process, self.conn, self.info = process, conn, info
-        self.queries = 0
-
-
-class WorkerPool:
-    """A fixed number of sandboxed query processes, each answering one request at a time.
-
-    A request waits at most ``queue_wait`` seconds for a free worker (else :class:`SaturatedError`),
-    then gets ``timeout`` seconds; a worker that overruns is killed (SIGKILL) and replaced.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.config = WorkerConfig(
-            max_rows=settings.max_rows,
-            memory_mb=settings.worker_memory_mb,
-            store_path=str(settings.store_path) if settings.store_path else None,
-            catalogue_forms=catalogue_forms(),
-        )
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["clinical_kg.query_worker"])
-        self._threads = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="ckg-query")
-        self._idle: list[_Worker] = []
-        self._all: dict[int, _Worker] = {}
-        self._lock = threading.Lock()
-        self._slots: asyncio.Semaphore | None = None
-        self._write_lock = asyncio.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.info: dict[str, Any] = {}
-        self.stats = {"answered": 0, "timeouts": 0, "saturated": 0, "crashes": 0, "respawns": 0}
-
-    async def start(self) -> None:
-        """Start every worker and wait until each has loaded the graph."""
-        self._loop = asyncio.get_running_loop()
-        self._slots = asyncio.Semaphore(self.settings.workers)
-        spawns = [self._loop.run_in_executor(self._threads, self._spawn) for _ in range(self.settings.workers)]
-        self._idle = list(await asyncio.gather(*spawns))
-        self.info = self._idle[0].info
-
-    def _spawn(self) -> _Worker:
-        parent, child = self._context.Pipe()
-        process = self._context.Process(target=worker_main, args=(child, self.config), daemon=True)
-        process.start()
-        child.close()
-        if not parent.poll(120):
-            process.kill()
-            raise RuntimeError("a query worker did not start within 120 s")
-        info = parent.recv()
-        if not info.get("ready"):
-            process.join()
-            raise RuntimeError(f"a query worker could not load the graph: {info.get('error')}")
-        if info["network"] != "isolated":
-            log.warning("query worker %s has network access: %s", info["pid"], info["network"])
-        worker = _Worker(process, parent, info)
-        with self._lock:
-            self._all[worker.info["pid"]] = worker
-        return worker
-
-    def _retire(self, worker: _Worker) -> None:
-        """Kill a worker now; start its replacement in the background, which frees the slot."""
-        worker.process.kill()
-        worker.process.join(5)
-        worker.conn.close()
-        with self._lock:
-            self._all.pop(worker.info["pid"], None)
-        self.stats["respawns"] += 1
-        self._threads.submit(self._respawn)
-
-    def _respawn(self) -> None:
-        for attempt in range(5):
-            try:
-                worker = self._spawn()
-            except Exception:
-                log.exception("could not start a query worker (attempt %d)", attempt + 1)
-                time.sleep(1)
-            else:
-                self._loop.call_soon_threadsafe(self._release, worker)  # type: ignore[union-attr]
-                return
-        log.error("gave up starting a query worker: %d left", len(self._all))
-
-    def workers(self) -> list[dict[str, Any]]:
-        """Pid and query count of each live worker."""
-        with self._lock:
-            return [{"pid": pid, "queries": w.queries} for pid, w in sorted(self._all.items())]
-
-    async def call(self, request: dict[str, Any], disconnected: Awaitable[Any] | None = None) -> dict[str, Any]:
-        """Run ``request`` on a free worker; the worker's answer, or a timeout/crash answer."""
-        assert self._slots is not None and self._loop is not None
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.settings.queue_wait)
-        except TimeoutError:
-            self.stats["saturated"] += 1
-            raise SaturatedError from None
-        worker = self._idle.pop()
-        abandoned = threading.Event()
-        future = self._loop.run_in_executor(self._threads, self._run, worker, request, abandoned)
-        if disconnected is None:
-            return await future
-        watcher = asyncio.ensure_future(disconnected)
-        try:
-            done, _ = await asyncio.wait({future, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            watcher.cancel()
-        if future in done:
-            return future.result()
-        abandoned.set()
-        raise ClientGoneError
-
-    async def write(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Apply a write to every worker, with all of them held (no query sees half of it).
-
-        The first worker's answer decides: an error is returned as it is; a success is logged,
-        so that replacement workers replay it, and applied to the other workers.
-        """
-        assert self._slots is not None and self._loop is not None
-        async with self._write_lock:
-            held = 0
-            try:
-                deadline = self._loop.time() + self.settings.timeout + self.settings.queue_wait
-                while held < self.settings.workers:
-                    await asyncio.wait_for(self._slots.acquire(), max(0.0, deadline - self._loop.time()))
-                    held += 1
-            except TimeoutError:
-                for _ in range(held):
-                    self._slots.release()
-                raise SaturatedError from None
-            workers, self._idle = self._idle, []
-            first = await self._loop.run_in_executor(self._threads, self._exchange, workers[0], request)
-            if first is not None and first["status"] < 300:
-                self.config.writes.append(request)
-                rest = [self._loop.run_in_executor(self._threads, self._exchange, w, request) for w in workers[1:]]
-                await asyncio.gather(*rest)
-            for worker in workers:
-                if worker.info["pid"] in self._all:  # the others were retired: their replacements free their slot
-                    self._release(worker)
-        if first is None:
-            return {"status": 503, "message": f"the write ran longer than {self.settings.timeout:g} s and was stopped"}
-        return first
-
-    def _exchange(self, worker: _Worker, request: dict[str, Any]) -> dict[str, Any] | None:
-        """In a pool thread: one request to a held worker; None (and the worker retired) on overrun or crash."""
-        try:
-            worker.conn.send(request)
-            if worker.conn.poll(self.settings.timeout):
-                return worker.conn.recv()
-        except (EOFError, OSError):
-            pass
-        self._retire(worker)
-        return None
-
-    def _run(self, worker: _Worker, request: dict[str, Any], abandoned: threading.Event) -> dict[str, Any]:
-        """In a pool thread: send, wait until the deadline; kill and replace the worker on overrun."""
-        deadline = time.monotonic() + self.settings.timeout
-        reply: dict[str, Any] | None = None
-        try:
-            worker.conn.send(request)
-            while reply is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                if abandoned.is_set():
-                    deadline = min(deadline, time.monotonic() + self.settings.abandon_grace)
-                if worker.conn.poll(min(remaining, 0.1)):
-                    reply = worker.conn.recv()
-        except (EOFError, OSError):
-            self.stats["crashes"] += 1
-            log.error("query worker %s stopped during a query", worker.info["pid"])
-            self._retire(worker)
-            return {"status": 500, "message": "the query worker stopped (out of memory?)",
-                    "hint": "add a LIMIT or narrow the query"}  # fmt: skip
-        except BaseException:
-            self._retire(worker)
-            raise
-        if reply is None:
-            self.stats["timeouts"] += 1
-            log.warning("query stopped after %.1f s: killing worker %s", self.settings.timeout, worker.info["pid"])
-            self._retire(worker)
-            return {"status": 503, "timeout": True,
-                    "message": f"the query ran longer than {self.settings.timeout:g} s and was stopped",
-                    "hint": "add a LIMIT, or narrow the patterns (a cartesian product grows fast)"}  # fmt: skip
-        worker.queries += 1
-        self.stats["answered"] += 1
-        self._loop.call_soon_threadsafe(self._release, worker)  # type: ignore[union-attr]
-        return reply
-
-    def _release(self, worker: _Worker) -> None:
-        self._idle.append(worker)
-        self._slots.release()  # type: ignore[union-attr]
-
-    def close(self) -> None:
-        """Stop every worker."""
-        with self._lock:
-            workers = list(self._all.values())
-            self._all.clear()
-        for worker in workers:
-            worker.process.kill()
-        for worker in workers:
-            worker.process.join(5)
-        self._threads.shutdown(wait=False, cancel_futures=True)
-
-
-# ---------------------------------------------------------------- HTTP
 
 
 def _text(status: int, message: str, hint: str | None = None, headers: dict[str, str] | None = None) -> Any:
@@ -600,64 +337,6 @@ def create_app(settings: Settings) -> Any:
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.pool = pool
     return app
-
-
-# ---------------------------------------------------------------- the entity page
-
-
-def _cell(term: dict[str, str] | None, label: dict[str, str] | None = None) -> str:
-    from clinical_kg.results import compact
-
-    if term is None:
-        return ""
-    if term["type"] == "uri":
-        from rdflib import URIRef
-
-        text = label["value"] if label else compact(URIRef(term["value"]))
-        return (f'<a href="/entity?iri={quote(term["value"], safe="")}" title="{html.escape(term["value"])}">'
-                f"{html.escape(text)}</a>")  # fmt: skip
-    if term["type"] == "bnode":
-        return f"_:{html.escape(term['value'])}"
-    return html.escape(term["value"])
-
-
-def render_entity(data: dict[str, Any]) -> str:
-    """The HTML page of one entity: labels, relations out and in, evidence quotes."""
-    from rdflib import URIRef
-
-    from clinical_kg.results import compact
-
-    iri = data["iri"]
-    label_props = {"http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2000/01/rdf-schema#label",
-                   "http://purl.org/dc/terms/title"}  # fmt: skip
-    labels = [r["o"]["value"] for r in data["out"] if r["p"]["value"] in label_props and r["o"]["type"] == "literal"]
-    title = labels[0] if labels else compact(URIRef(iri))
-
-    def prop(row: dict[str, Any]) -> str:
-        return _cell(row["p"], row.get("pLabel"))
-
-    out_rows = "".join(f"<tr><td>{prop(r)}</td><td>{_cell(r['o'], r.get('oLabel'))}</td></tr>" for r in data["out"])
-    in_rows = "".join(f"<tr><td>{_cell(r['s'], r.get('sLabel'))}</td><td>{prop(r)}</td></tr>" for r in data["in"])
-    evidence = []
-    for r in data["evidence"]:
-        negated = " <strong>(negated)</strong>" if r.get("negated") and r["negated"]["value"] == "true" else ""
-        hedge = f' <span class="hedge">{html.escape(r["hedge"]["value"])}</span>' if r.get("hedge") else ""
-        source = _cell(r["source"], r.get("sourceTitle")) if r.get("source") else ""
-        evidence.append(
-            f'<li><p class="statement">{_cell(r["s"], r.get("sLabel"))} {prop(r)} {_cell(r["o"], r.get("oLabel"))}'
-            f"{hedge}{negated}</p><blockquote>{html.escape(r['quote']['value'])}</blockquote>"
-            f'<p class="source">{source} · {_cell(r["assertion"])}</p></li>'
-        )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)} · clinical-kg</title><link rel="stylesheet" href="/static/style.css"></head>
-<body><header><a href="/">clinical-kg</a> · entity</header><main>
-<h1>{html.escape(title)}</h1><p class="iri"><code>{html.escape(iri)}</code></p>
-<h2>Relations out</h2><table><thead><tr><th>property</th><th>value</th></tr></thead><tbody>{out_rows}</tbody></table>
-<h2>Relations in</h2><table><thead><tr><th>subject</th><th>property</th></tr></thead><tbody>{in_rows}</tbody></table>
-<h2>Evidence</h2><ul class="evidence">{"".join(evidence) or "<li>No assertion record mentions it.</li>"}</ul>
-</main></body></html>
-"""
 
 
 # ---------------------------------------------------------------- running

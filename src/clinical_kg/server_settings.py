@@ -1,0 +1,30 @@
+"""The settings of ``ckg serve`` and their defaults.
+
+A light module (the standard library only), so that ``ckg serve --help`` shows the defaults
+without importing the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Settings:
+    """The endpoint's settings; every one has a safe default (see ``ckg serve --help``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2  # concurrent queries: one per worker process
+    timeout: float = 10.0  # seconds of wall-clock time per query, then the worker is killed
+    max_rows: int = 10_000  # rows (or triples) per result; more are cut and flagged
+    max_body: int = 128 * 1024  # bytes of request body
+    queue_wait: float = 1.0  # seconds a request may wait for a free worker before 503
+    cors_origins: tuple[str, ...] = ()  # origins allowed by CORS; none by default
+    store_path: Path | None = None  # an on-disk Oxigraph store, built from the shipped files if empty
+    worker_memory_mb: int = 4096  # address-space limit of each worker process
+    access_log: bool = True
+    abandon_grace: float = 1.0  # a query whose client left is stopped this many seconds later
+    allow_update: bool = False  # SPARQL Update and Graph Store writes, on the in-memory copy only
+    update_token: str | None = None  # the bearer token writes must carry (with allow_update)
