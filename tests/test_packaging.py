@@ -34,5 +34,5 @@ def test_wheel_ships_resources_inside_the_package(tmp_path: Path) -> None:
     expected |= {f"clinical_kg/data/{p.name}" for p in (ROOT / "data").glob("*.ttl")}
     expected |= {f"clinical_kg/queries/{p.name}" for p in (ROOT / "queries").glob("*.rq")}
     assert expected - names == set()
-    assert "clinical_kg/cli.py" in names
+    assert "clinical_kg/cli/__init__.py" in names
     assert {f"clinical_kg/web/{p.name}" for p in (ROOT / "src/clinical_kg/web").iterdir()} <= names  # the query page

@@ -1,0 +1,136 @@
+"""The commands that write the graph out: export formats, releases, and on-disk stores (load)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from clinical_kg.cli.group import CONTEXT, handle_errors, main
+from clinical_kg.errors import InputError
+
+
+@main.command("export", context_settings=CONTEXT)
+@click.option("-f", "--format", "fmt", required=True, metavar="FORMAT",
+              help="turtle, ntriples, nquads, rdfxml, jsonld, kgx, graphml, nodelink or csv.")  # fmt: skip
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
+              help="File (or folder, for kgx and csv) to write; default: the format's usual name in the "
+                   "current folder (clinical-kg.ttl, kgx/, csv/, ...).")  # fmt: skip
+@handle_errors
+def export_command(fmt: str, out: Path | None) -> None:
+    """Export the graph (vocabulary and curated data) as FORMAT.
+
+    \b
+    Formats and default outputs:
+      turtle     Turtle (canonical longturtle)         clinical-kg.ttl
+      ntriples   N-Triples, sorted lines               clinical-kg.nt
+      nquads     N-Quads, a named graph per file       clinical-kg.nq
+      rdfxml     RDF/XML                               clinical-kg.rdf
+      jsonld     JSON-LD with the shipped context      clinical-kg.jsonld
+      kgx        KGX TSV for Biolink tools             kgx/nodes.tsv, kgx/edges.tsv
+      graphml    GraphML (networkx)                    clinical-kg.graphml
+      nodelink   node-link JSON (networkx)             clinical-kg.nodelink.json
+      csv        entity and assertion tables           csv/entities.csv, csv/assertions.csv
+
+    The same graph always gives the same bytes. The files written are listed on stdout with
+    their sizes. Exit 0 written, 2 unknown format or unreadable data.
+
+    \b
+    Examples:
+      ckg export --format jsonld
+      ckg export --format kgx --out build/kgx
+    """
+    from clinical_kg.export import export, get_exporter, load_graph
+
+    get_exporter(fmt)  # an unknown format fails before the graph is loaded
+    for path in export(load_graph(), fmt, out):
+        click.echo(f"{path}\t{path.stat().st_size} bytes")
+
+
+@main.command("release", context_settings=CONTEXT)
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"),
+              show_default=True, help="Folder to write the release folder clinical-kg-<version>/ into.")  # fmt: skip
+@click.option("--previous", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="The release to list changes against (default: the newest other release in --out).")  # fmt: skip
+@click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
+              help="Release date (default: the date of $SOURCE_DATE_EPOCH, else today, UTC).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace an existing release folder of the same version.")
+@handle_errors
+def release_command(out: Path, previous: Path | None, day: str | None, force: bool) -> None:
+    """Write a release: every export format, manifest.json and CHANGES.md in OUT/clinical-kg-<version>/.
+
+    The version is the last segment of the vocabulary's owl:versionIRI. manifest.json gives the
+    version, date, counts by class and relation, every file with its size and SHA-256, the
+    sources with their checksums, the SHACL validation result, and the assertion records added,
+    retracted or changed since the previous release, which CHANGES.md lists for people. The
+    same data and date give the same bytes. Exit 0 written, 2 when the folder exists (without
+    --force) or the data cannot be read.
+
+    \b
+    Examples:
+      ckg release
+      ckg release --out dist --previous dist/clinical-kg-0.1.0 --date 2026-12-01
+    """
+    from clinical_kg.export.release import make_release
+
+    release = make_release(out, previous=previous, day=day, force=force)
+    manifest = release.manifest
+    click.echo(f"{release.folder}: clinical-kg {manifest['version']} ({manifest['date']})")
+    for entry in manifest["files"]:
+        click.echo(f"  {entry['path']:28} {entry['bytes']:>9} bytes  sha256 {entry['sha256']}")
+    click.echo(f"  {'manifest.json':28} {(release.folder / 'manifest.json').stat().st_size:>9} bytes")
+    changes = manifest["changes"]
+    if changes["previous"] is None:
+        click.echo("changes: first release (no previous release found)")
+    else:
+        click.echo(f"changes since {changes['previous']} ({changes['previous_date']}): "
+                   f"{len(changes['added'])} added, {len(changes['retracted'])} retracted, "
+                   f"{len(changes['changed'])} changed (CHANGES.md)")  # fmt: skip
+    if not manifest["validation"]["conforms"]:
+        click.echo(f"warning: the graph does not conform to the shapes ({manifest['validation']['violations']} "
+                   "violations, recorded in manifest.json); run `ckg validate`", err=True)  # fmt: skip
+
+
+@main.command("load", context_settings=CONTEXT)
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--store-path",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the on-disk Oxigraph store to build (an existing store there is replaced).",
+)
+@click.option(
+    "--shipped/--no-shipped",
+    default=True,
+    show_default=True,
+    help="Load the shipped vocabulary and data too, so the catalogue works on the store.",
+)
+@handle_errors
+def load_command(files: tuple[Path, ...], store_path: Path, shipped: bool) -> None:
+    """Bulk-load Turtle, N-Triples or N-Quads files (or .gz of them) into an on-disk store.
+
+    The store is built in a new folder and renamed into place only when complete, so an
+    interrupted load leaves the previous store as it was. Query it with --store-path.
+
+    \b
+    Example:
+      ckg load hpo.nt.gz --store-path kg-store
+      ckg query conditions-causing-symptom --store-path kg-store --param symptom=pain
+    """
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from clinical_kg.store import load_store, shipped_files
+
+    paths = [*(shipped_files() if shipped else []), *files]
+    if not paths:
+        raise InputError("nothing to load", hint="name files, or leave out --no-shipped")
+    start = time.perf_counter()
+    columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("loading", total=sum(p.stat().st_size for p in paths))
+        count = load_store(store_path, paths, progress=lambda done, _total: bar.update(task, completed=done))
+    seconds = time.perf_counter() - start
+    click.echo(f"{store_path}: {count} triples from {len(paths)} files in {seconds:.1f} s", err=True)

@@ -1,0 +1,179 @@
+"""The researchers' commands: the catalogue, ad-hoc SPARQL, term lookup, statistics."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import click
+
+from clinical_kg.cli.group import CONTEXT, handle_errors, main, open_kg, store_option
+from clinical_kg.errors import InputError
+from clinical_kg.results import GRAPH_FORMATS, RESULT_FORMATS, compact, format_result
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = defaultdict(list)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--param {pair!r} is not KEY=VALUE", hint='write it as --param symptom="leg pain"')
+        values[key.strip()].append(value.strip())
+    return dict(values)
+
+
+@main.command("queries", context_settings=CONTEXT)
+@handle_errors
+def queries_command() -> None:
+    """List the query catalogue with titles and parameters.
+
+    \b
+    Example:
+      ckg queries
+    """
+    from clinical_kg.catalogue import load_catalogue
+
+    for query in load_catalogue().values():
+        params = " ".join(
+            ("[" if not p.required else "")
+            + f"--param {p.name}=..."
+            + (" (repeatable)" if p.multiple else "")
+            + ("]" if not p.required else "")
+            for p in query.parameters
+        )
+        click.echo(f"{query.name}  {params}".rstrip())
+        click.echo(f"    {query.title}. Returns: {', '.join(query.returns)}")
+
+
+@main.command("query", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A parameter value: label, synonym, code, CURIE or IRI. Repeat for several.")  # fmt: skip
+@click.option("-f", "--format", "fmt", type=click.Choice(RESULT_FORMATS), default="table", show_default=True)
+@store_option
+@handle_errors
+def query_command(name: str, params: tuple[str, ...], fmt: str, store: str) -> None:
+    """Run the catalogue query NAME with its parameters.
+
+    \b
+    Examples:
+      ckg query conditions-causing-symptom --param symptom="radiating leg pain"
+      ckg query differential-diagnosis -p symptoms=numbness -p symptoms=weakness --format json
+    """
+    from clinical_kg.catalogue import get_query, run_query
+
+    query = get_query(name)
+    result = run_query(open_kg(store), name, _parse_params(params))
+    click.echo(format_result(result, fmt) if fmt != "table" else _table(result, query.title), nl=False)
+
+
+def _table(result: Any, title: str) -> str:
+    from clinical_kg.results import to_table
+
+    return to_table(result, title=title)
+
+
+@main.command("sparql", context_settings=CONTEXT)
+@click.argument("source", type=click.File("r", encoding="utf-8"), metavar="FILE|-")
+@click.option("-f", "--format", "fmt", type=click.Choice(RESULT_FORMATS + GRAPH_FORMATS), default=None,
+              help="Result format: table, csv, tsv, json for SELECT/ASK (default table); "
+                   "turtle, nt, json-ld, xml for CONSTRUCT/DESCRIBE (default turtle).")  # fmt: skip
+@store_option
+@handle_errors
+def sparql_command(source: Any, fmt: str | None, store: str) -> None:
+    """Run an ad-hoc SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) from FILE or stdin.
+
+    The project's prefixes (ckg:, ckgid:, skos:, ...) are predeclared. SERVICE, FROM and
+    updates are refused.
+
+    \b
+    Example:
+      echo 'SELECT ?c WHERE { ?c a ckg:Condition } LIMIT 5' | ckg sparql -
+    """
+    from clinical_kg.namespaces import prefix_map
+
+    result = open_kg(store).query(source.read(), prefixes=prefix_map())
+    if result.graph is not None:
+        fmt = fmt or "turtle"
+        if fmt not in GRAPH_FORMATS:
+            raise InputError(
+                f"--format {fmt} does not fit a graph result", hint=f"use one of {', '.join(GRAPH_FORMATS)}"
+            )
+    else:
+        fmt = fmt or "table"
+        if fmt not in RESULT_FORMATS:
+            raise InputError(
+                f"--format {fmt} does not fit a {result.form} result", hint=f"use one of {', '.join(RESULT_FORMATS)}"
+            )
+    click.echo(format_result(result, fmt), nl=False)
+
+
+@main.command("lookup", context_settings=CONTEXT)
+@click.argument("text")
+@click.option("-n", "--limit", default=10, show_default=True, help="At most this many matches.")
+@store_option
+@handle_errors
+def lookup_command(text: str, limit: int, store: str) -> None:
+    """Find entities by label, synonym, code or IRI, with their type and IRI.
+
+    \b
+    Examples:
+      ckg lookup "back spasm"
+      ckg lookup HP:0011868
+    """
+    from clinical_kg.terms import TermIndex
+
+    matches = TermIndex(open_kg(store)).lookup(text, limit=limit)
+    if not matches:
+        raise InputError(f"nothing in the graph is called {text!r}", hint="try a shorter or more common word")
+    for m in matches:
+        via = "" if m.matched == m.label else f'  (matched "{m.matched}", {m.how})'
+        click.echo(f"{compact(m.iri)}\t{m.label}\t{m.type}{via}")
+
+
+@main.command("stats", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@store_option
+@handle_errors
+def stats_command(as_json: bool, store: str) -> None:
+    """Counts by class, by relation, of assertions and sources, and the best-connected entities.
+
+    \b
+    Example:
+      ckg stats
+    """
+    from clinical_kg.analysis import statistics
+    from clinical_kg.terms import TermIndex
+
+    kg = open_kg(store)
+    figures = statistics(kg)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    labels = TermIndex(kg).label
+    click.echo(f"triples: {figures['triples']}")
+    click.echo(f"assertions: {figures['assertions']}")
+    click.echo(f"sources: {figures['sources']}")
+    click.echo("entities by class:")
+    for cls, n in figures["entities_by_class"].items():
+        click.echo(f"  {compact_iri(cls):28} {n}")
+    click.echo("statements by relation:")
+    for rel, n in figures["statements_by_relation"].items():
+        click.echo(f"  {compact_iri(rel):28} {n}")
+    network = figures["network"]
+    click.echo(f"network: {network['nodes']} nodes, {network['edges']} edges, "
+               f"{network['weakly_connected_components']} weakly connected components")  # fmt: skip
+    click.echo("most connected:")
+    for hub in network["hubs"]:
+        from rdflib import URIRef
+
+        iri = URIRef(hub["entity"])
+        click.echo(f"  {compact(iri):40} {labels.get(iri, ''):40} {hub['degree']}")
+
+
+def compact_iri(value: str) -> str:
+    """A CURIE for an IRI given as a string."""
+    from rdflib import URIRef
+
+    return compact(URIRef(value))
