@@ -70,8 +70,9 @@ def test_term_is_documented_and_mapped_to_biolink(term: URIRef) -> None:
         assert ONTOLOGY.value(term, RDFS.domain) is not None and ONTOLOGY.value(term, RDFS.range) is not None
 
 
-# Properties of the assertion record and of sources, not clinical relations: no inverse is useful.
-RECORD_PROPERTIES = {URIRef(VOCAB + name) for name in ("source", "attributedTo", "urgency")}
+# Properties of the assertion record and of sources, not clinical relations: no inverse is useful
+# (ckg:conflictsWith is symmetric, its own inverse).
+RECORD_PROPERTIES = {URIRef(VOCAB + name) for name in ("source", "attributedTo", "urgency", "conflictsWith")}
 CLINICAL_OBJECT_PROPERTIES = sorted(
     set(ONTOLOGY.subjects(RDF.type, OWL.ObjectProperty)) - NO_INVERSE - RECORD_PROPERTIES
 )
@@ -83,6 +84,13 @@ def test_relations_have_declared_inverses(prop: URIRef) -> None:
     assert inverse is not None
     assert class_set(ONTOLOGY.value(prop, RDFS.domain)) == class_set(ONTOLOGY.value(inverse, RDFS.range))
     assert class_set(ONTOLOGY.value(prop, RDFS.range)) == class_set(ONTOLOGY.value(inverse, RDFS.domain))
+
+
+def test_conflicts_with_is_symmetric_between_records() -> None:
+    conflicts = URIRef(VOCAB + "conflictsWith")
+    assert (conflicts, RDF.type, OWL.SymmetricProperty) in ONTOLOGY
+    record = URIRef(VOCAB + "Assertion")
+    assert ONTOLOGY.value(conflicts, RDFS.domain) == ONTOLOGY.value(conflicts, RDFS.range) == record
 
 
 def class_set(node) -> set:

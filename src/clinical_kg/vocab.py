@@ -42,6 +42,7 @@ class CKG(DefinedNamespace):
     causedBy: URIRef
     causes: URIRef
     chebi: URIRef
+    conflictsWith: URIRef
     context: URIRef
     contributesTo: URIRef
     diagnosedBy: URIRef
