@@ -30,6 +30,7 @@ class CKG(DefinedNamespace):
     Treatment: URIRef
     UrgencyEmergency: URIRef
     UrgencyLevel: URIRef
+    UrgencyNoTimeFrame: URIRef
     UrgencyRoutine: URIRef
     UrgencySoon: URIRef
     adverseEffectOf: URIRef
