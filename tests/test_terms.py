@@ -37,3 +37,44 @@ def test_the_wrong_kind_is_still_refused_with_suggestions() -> None:
 def test_quotes_in_a_value_cannot_break_the_exact_lookup() -> None:
     with pytest.raises(UnknownTermError):
         TermIndex(shipped("oxigraph")).resolve('pain"@en } ?entity ?p ?o { "x')
+
+
+def _lookup(text: str) -> list[str]:
+    return [str(m.iri).removeprefix(CKGID) for m in TermIndex(shipped("oxigraph")).lookup(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # issue 12: the graph says "leg numbness"; words in another order and form still meet
+        ("numb leg", ["leg-numbness"]),
+        # issue 12: "sciatica pain" found nothing that a curator could use; sciatica's synonym is "sciatic nerve pain"
+        ("sciatica pain", ["sciatica"]),
+        # issue 12: whole words only: "ice" is not in "practice" (mindfulness practice)
+        (
+            "ice",
+            ["cold-therapy", "cold-pack", "ice-burn", "ice-pack-massage", "spasms-not-relieved-by-home-treatment"],
+        ),
+        # issue 12: a code matches exactly, never 9 "similar" codes
+        ("MESH:D012585", ["sciatica"]),
+        ("HP:0011868", ["sciatica"]),
+    ],
+)
+def test_lookup_matches_whole_words_in_any_order_and_codes_only_exactly(text: str, expected: list[str]) -> None:
+    assert _lookup(text) == expected
+
+
+def test_a_value_in_other_words_resolves_by_its_word_stems() -> None:
+    assert str(TermIndex(shipped("oxigraph")).resolve("numb leg")) == CKGID + "leg-numbness"
+
+
+def test_a_term_of_another_kind_points_to_the_questions_that_take_it() -> None:
+    from clinical_kg.catalogue import run_query
+
+    with pytest.raises(TermTypeError) as caught:
+        run_query(shipped("oxigraph"), "conditions-causing-symptom", {"symptom": ["back pain"]})
+    assert caught.value.hint == (
+        'back pain is a condition: try `ckg query causes-of-condition --param condition="back pain"` '
+        "(or prevention-for-condition, red-flags, symptoms-of-condition, treatments-for-condition); "
+        "symptom entities with a similar name: persistent pain, pain in a new area of the back"
+    )

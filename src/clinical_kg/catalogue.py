@@ -28,7 +28,7 @@ from rdflib import Literal, URIRef
 from rdflib.term import Node
 
 from clinical_kg import resources
-from clinical_kg.errors import QueryError
+from clinical_kg.errors import QueryError, TermTypeError
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.sparql_safety import check_query
 from clinical_kg.store import KnowledgeGraph, QueryResult
@@ -148,9 +148,15 @@ def bind_parameters(
         if len(given) > 1 and not parameter.multiple:
             raise QueryError(f"{query.name} takes one value for {parameter.name!r}, got {len(given)}")
         if parameter.type == "term":
-            terms: list[Node] = [
-                index.resolve(v, parameter=parameter.name, expected=_expand(parameter.prefer_class)) for v in given
-            ]
+            try:
+                terms: list[Node] = [
+                    index.resolve(v, parameter=parameter.name, expected=_expand(parameter.prefer_class)) for v in given
+                ]
+            except TermTypeError as exc:
+                questions = _other_questions(exc, index)
+                if questions:
+                    exc.hint = questions + (f"; {exc.hint}" if exc.similar else "")
+                raise
         else:
             terms = [Literal(v) for v in given]
         bound[parameter.name] = terms
@@ -158,6 +164,26 @@ def bind_parameters(
         block = f"VALUES ?{parameter.var} {{ {content} }}"
         text = query.values_block(parameter.var).sub(lambda _m, block=block: block, text)
     return text, bound
+
+
+def _other_questions(exc: TermTypeError, index: TermIndex) -> str | None:
+    """ "back pain is a condition: try `ckg query causes-of-condition ...`": the catalogue questions
+    whose parameter takes the kind of entity the value named."""
+    entity = exc.entity
+    if not isinstance(entity, URIRef):
+        return None
+    label, kind = index.describe(entity)
+    fitting = [
+        (query.name, parameter.name)
+        for query in load_catalogue().values()
+        for parameter in query.parameters
+        if parameter.type == "term" and _expand(parameter.prefer_class) in index.classes[entity]
+    ]
+    if not fitting:
+        return None
+    (first, parameter), others = fitting[0], [name for name, _ in fitting[1:]]
+    also = f" (or {', '.join(others)})" if others else ""
+    return f'{label} is a {kind}: try `ckg query {first} --param {parameter}="{label}"`{also}'
 
 
 def run_query(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None = None,

@@ -34,4 +34,13 @@ class QueryError(ClinicalKGError):
 
 
 class TermTypeError(ClinicalKGError):
-    """A parameter value names an entity of the wrong kind (a symptom where a condition is asked)."""
+    """A parameter value names an entity of the wrong kind (a symptom where a condition is asked).
+
+    ``entity`` is the entity it names, so the caller can point to the questions that take it;
+    ``similar`` is true when the hint names entities of the right kind.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, entity: object = None, similar: bool = False) -> None:
+        super().__init__(message, hint)
+        self.entity = entity
+        self.similar = similar

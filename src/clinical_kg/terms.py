@@ -10,7 +10,9 @@ import difflib
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
+import snowballstemmer
 from rdflib import Literal, URIRef
 
 from clinical_kg.errors import AmbiguousTermError, TermTypeError, UnknownTermError
@@ -73,6 +75,29 @@ def loose_key(text: str) -> str:
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
 
 
+# Words that say nothing about which entity is meant: "numbness in my leg" is "leg numbness".
+_STOP_WORDS = frozenset({"a", "an", "the", "my", "your", "his", "her", "their", "our", "in", "of", "on", "at", "to",
+                         "and", "or", "with"})  # fmt: skip
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+@cache
+def _stemmer() -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """The words of a text, case-folded: runs of letters and digits (an apostrophe inside a word
+    keeps it whole; hyphens and other punctuation separate words)."""
+    return _WORD.findall(text.casefold())
+
+
+def stems(text: str) -> frozenset[str]:
+    """The Snowball (English) stems of the words of ``text`` that name something (no articles,
+    possessives or small prepositions): "numb leg" and "leg numbness" both give {numb, leg}."""
+    return frozenset(_stemmer().stemWords([w for w in words(text) if w not in _STOP_WORDS]))
+
+
 @dataclass(frozen=True)
 class Match:
     """One entity found for a text: its IRI, preferred label, class and the name that matched."""
@@ -91,7 +116,7 @@ class TermIndex:
     resolved with one indexed lookup instead (the index reads every label of the graph).
     """
 
-    _INDEXED = frozenset({"by_key", "by_loose_key", "names", "label", "types", "classes", "class_labels"})
+    _INDEXED = frozenset({"by_key", "by_loose_key", "by_stems", "names", "label", "types", "classes", "class_labels"})
 
     def __init__(self, kg: KnowledgeGraph) -> None:
         self.kg = kg
@@ -106,6 +131,7 @@ class TermIndex:
         kg = self.kg
         self.by_key: dict[str, set[URIRef]] = defaultdict(set)
         self.by_loose_key: dict[str, set[URIRef]] = defaultdict(set)
+        self.by_stems: dict[str, frozenset[str]] = {}  # normalised label or synonym (not code) -> its stems
         self.names: dict[str, str] = {}  # normalised name -> name as written
         self.label: dict[URIRef, str] = {}
         self.types: dict[URIRef, set[str]] = defaultdict(set)
@@ -123,6 +149,8 @@ class TermIndex:
             elif str(kind) in _XREF_PREFIXES:
                 name = _XREF_PREFIXES[str(kind)] + name
             key = normalise(name)
+            if str(kind) in ("label", "synonym") and key not in self.by_stems:
+                self.by_stems[key] = stems(name)
             self.by_key[key].add(entity)
             self.by_loose_key[loose_key(name)].add(entity)
             self.names.setdefault(key, name)
@@ -132,7 +160,15 @@ class TermIndex:
         return self.label.get(iri, compact(iri)), ", ".join(sorted(self.types.get(iri, ()))) or "?"
 
     def lookup(self, text: str, limit: int = 10) -> list[Match]:
-        """Entities whose label, synonym or code equals, contains or resembles ``text``."""
+        """Entities whose label, synonym or code is ``text``, or whose label or synonym holds its words.
+
+        In this order: the entity an IRI or CURIE names ("identifier"); names equal to the text,
+        case and spacing aside ("exact"); labels and synonyms holding every word of the text in
+        any order, compared by word stems, so "numb leg" finds "leg numbness" and "ice" does not
+        find "practice" ("words", fewest other words first); then labels and synonyms spelt
+        alike that share a word stem with the text ("similar"). Codes match only exactly: a
+        MeSH or HPO code is never "similar" to another.
+        """
         key = normalise(text)
         found: dict[URIRef, Match] = {}
 
@@ -148,8 +184,12 @@ class TermIndex:
             label, kind = self.describe(iri)
             found[iri] = Match(iri, label, kind, compact(iri), "identifier")
         add([key] if key in self.by_key else [], "exact")
-        add(sorted(k for k in self.by_key if key and key in k and k != key), "contains")
-        add(difflib.get_close_matches(key, list(self.by_key), n=limit, cutoff=0.75), "similar")
+        wanted = stems(text)
+        if wanted:
+            holding = [k for k, s in self.by_stems.items() if wanted <= s and k != key]
+            add(sorted(holding, key=lambda k: (len(self.by_stems[k] - wanted), k)), "words")
+            alike = difflib.get_close_matches(key, list(self.by_stems), n=limit, cutoff=0.75)
+            add([k for k in alike if self.by_stems[k] & wanted], "similar")
         return list(found.values())[:limit]
 
     def _iri(self, text: str) -> URIRef | None:
@@ -180,6 +220,9 @@ class TermIndex:
         candidates = [iri] if iri is not None else sorted(self.by_key.get(normalise(text), ()))
         if not candidates:
             candidates = sorted(self.by_loose_key.get(loose_key(text), ()))
+        if not candidates and stems(text):
+            same = {e for k, s in self.by_stems.items() if s == stems(text) for e in self.by_key[k]}
+            candidates = sorted(same)  # the same words in another order or form: "numb leg", "leg numbness"
         if expected is not None and candidates:
             fitting = [c for c in candidates if expected in self.classes[c]]
             if not fitting:
@@ -226,5 +269,8 @@ class TermIndex:
             else (f"`ckg lookup` lists entities with their type; {parameter} needs a {wanted}")
         )
         raise TermTypeError(
-            f"{parameter}={text!r} names {compact(found)} ({label}), a {kind}, not a {wanted}", hint=hint
+            f"{parameter}={text!r} names {compact(found)} ({label}), a {kind}, not a {wanted}",
+            hint=hint,
+            entity=found,
+            similar=bool(similar),
         )
