@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
+from rdflib import SKOS, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from clinical_kg.errors import InputError
 from clinical_kg.ingest import CandidateSyntaxError, read_candidate
+
+CKGID = "https://w3id.org/clinical-kg/id/"
 
 GALLERY = Path(__file__).parent / "candidates" / "input-errors"
 CASES = sorted(p.name for p in GALLERY.iterdir() if p.suffix != ".expected")
@@ -77,8 +79,25 @@ def test_error_carries_its_position(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(CandidateSyntaxError) as caught:
         read_candidate(Path("undeclared-prefix.ttl"))
     error = caught.value
-    assert (error.file, error.line, error.column, error.token) == ("undeclared-prefix.ttl", 7, 5, "rdfs:label")
-    assert error.hint and "@prefix rdfs:" in error.hint
+    assert (error.file, error.line, error.column, error.token) == ("undeclared-prefix.ttl", 7, 5, "schema:name")
+    assert error.hint and "@prefix schema:" in error.hint and "`ckg prefixes`" in error.hint
+
+
+def test_the_projects_prefixes_are_predeclared(tmp_path: Path) -> None:
+    # issue 12: the README's candidates have no @prefix lines; copying them failed, one missing prefix per run
+    path = tmp_path / "candidate.ttl"
+    path.write_text(
+        'ckgid:back-spasm a ckg:Condition ; skos:prefLabel "back spasm"@en .\n'
+        "ckgid:sedentary-lifestyle ckg:hasSymtom ckgid:muscle-weakness .\n",
+        encoding="utf-8",
+    )
+    graph = read_candidate(path)
+    assert len(graph) == 3
+    assert (URIRef(CKGID + "back-spasm"), SKOS.prefLabel, Literal("back spasm", lang="en")) in graph
+    path.write_text("ckgid:x a ckg:Condition ;\n  skos:prefLabel 'x'@en ;\n  nope .\n", encoding="utf-8")
+    with pytest.raises(CandidateSyntaxError) as caught:
+        read_candidate(path)
+    assert caught.value.line == 3  # positions are those of the file, not of the predeclared prefixes
 
 
 def test_valid_candidate_matches_rdflib(tmp_path: Path) -> None:

@@ -59,3 +59,19 @@ def test_table_uses_curies_and_counts_rows() -> None:
     table = to_table(SAMPLE)
     assert "ckgid:sciatica" in table and "https://w3id.org" not in table
     assert table.rstrip().endswith("2 rows")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_tables_fit_the_terminal_and_wrap_quotes_rather_than_cut_them(width: int) -> None:
+    # issue 12: tables were always 216 columns wide, and quotes were cut at 60 characters
+    from clinical_kg.catalogue import run_query
+    from tests.conftest import shipped
+
+    result = run_query(shipped("oxigraph"), "conditions-causing-symptom", {"symptom": ["leg numbness"]})
+    table = to_table(result, width=width)
+    assert max(len(line) for line in table.splitlines()) <= width
+    quote_cells = [line.split("│")[-2].strip() for line in table.splitlines() if line.startswith("│")]
+    quotes = [str(row[result.variables.index("quote")]) for row in result.rows]
+    if width == 120:  # wide enough for whole words: the wrapped lines give back every quote in full
+        assert " ".join(" ".join(quote_cells).split()) == " ".join(" ".join(quotes).split())
+    assert "…" not in table

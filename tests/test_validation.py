@@ -61,3 +61,26 @@ def test_validation_leaves_the_data_graph_unchanged(reference) -> None:
     validate_graph(graph)
     assert len(graph) == before
     assert not list(shapes_graph().subjects(SH.rule, None))
+
+
+def test_warnings_of_one_rule_are_summarised_unless_verbose() -> None:
+    # issue 12: `ckg validate` printed 169 "missing definition" warnings by default
+    from rdflib import SH, Graph, URIRef
+
+    from clinical_kg.validation import Problem, Report, format_report
+
+    ckgid, ckgsh = "https://w3id.org/clinical-kg/id/", "https://w3id.org/clinical-kg/shapes/"
+    warnings = [
+        Problem(
+            SH.Warning, URIRef(f"{ckgid}e{i}"), URIRef(ckgsh + "ClinicalEntity-definition"), None, None, "Define it."
+        )
+        for i in range(5)
+    ]
+    violation = Problem(SH.Violation, URIRef(ckgid + "x"), URIRef(ckgsh + "Entity-label"), None, None, "Label it.")
+    report = Report([violation, *warnings], Graph())
+    assert format_report(report, {}) == (
+        "Violation: ckgsh:Entity-label (1)\n  Label it.\n  - ckgid:x\n"
+        "Warning: ckgsh:ClinicalEntity-definition (5)\n  Define it.\n  - ckgid:e0\n  - ckgid:e1\n  - ckgid:e2\n"
+        "  ... and 2 more\n\nThe graph does not conform: 1 violation, 5 warnings.\n--verbose lists every warning.\n"
+    )
+    assert format_report(report, {}, verbose=True).count("  - ckgid:e") == 5

@@ -286,10 +286,19 @@ def _check_json(name: str, text: str) -> None:
         )
 
 
+def _prelude() -> str:
+    """The project's prefixes as Turtle declarations on one line: predeclared for Turtle candidates
+    (as for ``ckg sparql``), so a candidate may use ckg:, ckgid:, skos: ... without declaring them."""
+    return " ".join(f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in prefix_map().items()) + "\n"
+
+
 def _parse(name: str, text: str, fmt: ox.RdfFormat) -> list[ox.Quad]:
+    prelude = _prelude() if fmt == ox.RdfFormat.TURTLE else ""
     try:
-        return list(ox.parse(input=text, format=fmt, base_iri=None, rename_blank_nodes=True))
+        return list(ox.parse(input=prelude + text, format=fmt, base_iri=None, rename_blank_nodes=True))
     except SyntaxError as exc:
+        if prelude and exc.lineno:
+            exc.lineno -= 1  # positions in the file as the curator wrote it
         raise _syntax_error(name, text, exc, fmt) from None
 
 
@@ -321,9 +330,8 @@ def _syntax_hint(message: str, token: str | None) -> str | None:
     declared = re.search(r"the prefix (\S*): has not been declared", message, re.IGNORECASE)
     if declared:
         prefix = declared.group(1)
-        if prefix in prefix_map():
-            return f"add '@prefix {prefix}: <{prefix_map()[prefix]}> .' at the top (see ontology/prefixes.ttl)"
-        return f"declare it at the top: '@prefix {prefix}: <...> .' (the project's prefixes: ontology/prefixes.ttl)"
+        known = ", ".join(f"{p}:" for p in prefix_map())
+        return f"declare it at the top: '@prefix {prefix}: <...> .' (predeclared: {known}; `ckg prefixes` lists them)"
     if token.startswith("@") and not message.startswith("invalid language"):
         close = difflib.get_close_matches(token.lower(), ["@prefix", "@base"], n=1)
         if close:

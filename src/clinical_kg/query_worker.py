@@ -49,9 +49,8 @@ from clinical_kg.errors import ClinicalKGError, InputError, QueryError
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.results import to_csv, to_json, to_tsv
 from clinical_kg.sparql_safety import check_query
-from clinical_kg.store import OxigraphKnowledgeGraph, QueryResult, from_oxigraph, shipped_files
+from clinical_kg.store import OxigraphKnowledgeGraph, QueryResult, curated_files, from_oxigraph
 from clinical_kg.terms import TermIndex
-from clinical_kg.transaction import ensure_consistent
 
 # Media types the endpoint offers, in order of preference, with the writer and the type sent back.
 RESULT_TYPES: dict[str, tuple[str, str]] = {
@@ -90,6 +89,7 @@ class WorkerConfig:
     memory_mb: int = 4096
     socket_timeout: float = 3.0
     store_path: str | None = None
+    data_dir: str | None = None  # the curated data folder (default: found by resources.locate_data)
     # The form (SELECT, ...) of each catalogue query, checked once by the server at start
     # (parsing them all takes most of a second; a replacement worker should start quickly).
     catalogue_forms: dict[str, str] = field(default_factory=dict)
@@ -232,7 +232,7 @@ def load_dataset(store: ox.Store, files: Iterable[Path]) -> None:
             raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
 
 
-def build_store(path: Path) -> int:
+def build_store(path: Path, data_dir: Path | None = None) -> int:
     """Build an on-disk store at ``path`` from the shipped files if it is missing or empty.
 
     Built in a sibling folder and renamed into place, so an interrupted build leaves no
@@ -243,14 +243,11 @@ def build_store(path: Path) -> int:
             return len(ox.Store.read_only(str(path)))
         except OSError as exc:
             raise InputError(f"{path} is not an Oxigraph store: {exc}", hint="give a missing or empty folder") from None
-    from clinical_kg import resources
-
-    ensure_consistent(resources.data_dir())
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
     try:
         store = ox.Store(str(partial))
-        load_dataset(store, shipped_files())
+        load_dataset(store, curated_files(data_dir))
         store.flush()
         count = len(store)
         del store
@@ -268,10 +265,7 @@ def open_store(config: WorkerConfig) -> OxigraphKnowledgeGraph:
     if config.store_path:
         kg.store = ox.Store.read_only(config.store_path)
     else:
-        from clinical_kg import resources
-
-        ensure_consistent(resources.data_dir())
-        load_dataset(kg.store, shipped_files())
+        load_dataset(kg.store, curated_files(Path(config.data_dir) if config.data_dir else None))
     return kg
 
 

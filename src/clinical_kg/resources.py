@@ -1,17 +1,34 @@
-"""Where the shipped ontology, data and queries are.
+"""Where the ontology, the curated data, the queries and the source texts are.
 
-The wheel ships them inside the package (``clinical_kg/ontology`` etc., see pyproject's
-force-include); in a source checkout they are the top-level folders of the repository. Nothing
-is looked up relative to the current directory.
+The vocabulary, shapes and queries are those of the code that runs: the wheel ships them inside
+the package (``clinical_kg/ontology`` etc., see pyproject's force-include); in a source checkout
+they are the top-level folders of the repository.
+
+The curated data folder is found by one rule (:func:`locate_data`), the first that applies:
+
+1. the folder given explicitly (``--data-dir``);
+2. ``$CKG_DATA_DIR``;
+3. the ``data/`` folder of the clinical-kg checkout that the current folder is inside: the
+   nearest folder at or above it holding both a ``pyproject.toml`` whose ``[project]`` name is
+   ``clinical-kg`` and a ``data/`` folder;
+4. the copy installed with the package, which is read-only: ``ckg add`` and ``ckg retract``
+   refuse to write into it (a reinstall would silently undo the edit).
+
+The source texts that evidence quotes are checked against are found in one folder
+(:func:`locate_sources`): the one given (``--sources-dir``), else ``$CKG_SOURCES_DIR``, else the
+``sources/`` folder beside the data folder.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _CHECKOUT_ROOT = _PACKAGE_DIR.parent.parent
+PROJECT_NAME = "clinical-kg"
 
 
 def _resource_dir(name: str) -> Path:
@@ -24,12 +41,6 @@ def _resource_dir(name: str) -> Path:
 def ontology_dir() -> Path:
     """The folder holding the vocabulary, the prefix map and ``shapes/``."""
     return _resource_dir("ontology")
-
-
-def data_dir() -> Path:
-    """The folder holding the curated Turtle files: ``$CKG_DATA_DIR`` if set, else the shipped one."""
-    override = os.environ.get("CKG_DATA_DIR")
-    return Path(override) if override else _resource_dir("data")
 
 
 def queries_dir() -> Path:
@@ -52,6 +63,84 @@ def shape_files() -> list[Path]:
     return sorted((ontology_dir() / "shapes").glob("*.ttl"))
 
 
-def data_files() -> list[Path]:
-    """The curated data files, sorted."""
-    return sorted(data_dir().glob("*.ttl"))
+@dataclass(frozen=True)
+class DataLocation:
+    """The curated data folder in use, how it was found, and whether it may be written."""
+
+    path: Path
+    found_by: str  # "--data-dir", "CKG_DATA_DIR", "checkout" or "installed"
+    read_only: bool = False
+
+    def describe(self) -> str:
+        """For people: "data/ in /path/to/checkout", "/x/data (CKG_DATA_DIR)", ..."""
+        if self.found_by == "checkout":
+            return f"data/ in {self.path.parent}"
+        if self.found_by == "installed":
+            return f"the installed copy in {self.path} (read-only)"
+        return f"{self.path} ({self.found_by})"
+
+
+def find_checkout(start: Path | None = None) -> Path | None:
+    """The clinical-kg checkout that ``start`` (default: the current folder) is inside, or None.
+
+    That is the nearest folder at or above ``start`` holding a ``data/`` folder and a
+    ``pyproject.toml`` whose ``[project]`` name is ``clinical-kg``.
+    """
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file() and (candidate / "data").is_dir():
+            try:
+                name = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if name == PROJECT_NAME:
+                return candidate
+    return None
+
+
+def locate_data(explicit: str | os.PathLike[str] | None = None) -> DataLocation:
+    """The curated data folder by the rule in this module's docstring."""
+    if explicit is not None:
+        return DataLocation(Path(explicit).absolute(), "--data-dir")
+    override = os.environ.get("CKG_DATA_DIR")
+    if override:
+        return DataLocation(Path(override).absolute(), "CKG_DATA_DIR")
+    checkout = find_checkout()
+    if checkout is not None:
+        return DataLocation(checkout / "data", "checkout")
+    shipped = _resource_dir("data")
+    return DataLocation(shipped, "installed", read_only=shipped == _PACKAGE_DIR / "data")
+
+
+def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The curated data folder: ``explicit``, else by the rule of :func:`locate_data`."""
+    return locate_data(explicit).path
+
+
+def data_files(folder: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The curated data files (``*.ttl``) of ``folder`` (default: :func:`data_dir`), sorted."""
+    return sorted(data_dir(folder).glob("*.ttl"))
+
+
+@dataclass(frozen=True)
+class SourcesLocation:
+    """The folder of source texts in use, and how it was found."""
+
+    path: Path
+    found_by: str  # "--sources-dir", "CKG_SOURCES_DIR" or "beside the data"
+
+    def describe(self) -> str:
+        """For people: "/x/sources (--sources-dir)"."""
+        return f"{self.path} ({self.found_by})"
+
+
+def locate_sources(explicit: str | os.PathLike[str] | None = None, data: Path | None = None) -> SourcesLocation:
+    """The folder of source texts: ``explicit``, else ``$CKG_SOURCES_DIR``, else ``sources/`` beside
+    the data folder ``data`` (default: :func:`data_dir`). The folder may not exist."""
+    if explicit is not None:
+        return SourcesLocation(Path(explicit).absolute(), "--sources-dir")
+    override = os.environ.get("CKG_SOURCES_DIR")
+    if override:
+        return SourcesLocation(Path(override).absolute(), "CKG_SOURCES_DIR")
+    return SourcesLocation((data or data_dir()).absolute().parent / "sources", "beside the data")

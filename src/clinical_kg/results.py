@@ -93,9 +93,29 @@ def compact(term: Node | None) -> str:
     return str(term)
 
 
+def fit_widths(natural: list[int], floors: list[int], available: int, weights: list[int]) -> list[int]:
+    """Column widths that fit ``available`` characters: each column as wide as its longest cell
+    (``natural``) if all fit; else the widest are narrowed first, down to a shared cap scaled by
+    each column's weight (a quote gets more room than a label), never below its floor (its
+    longest word, so words are not split where that can be helped)."""
+    if sum(natural) <= available:
+        return natural
+
+    def widths(cap: float) -> list[int]:
+        return [max(f, min(n, int(cap * w))) for n, f, w in zip(natural, floors, weights, strict=True)]
+
+    low, high = 0.0, float(max(natural))
+    for _ in range(40):  # bisect the cap: the widest that still fits
+        cap = (low + high) / 2
+        low, high = (cap, high) if sum(widths(cap)) <= available else (low, cap)
+    return widths(low)
+
+
 def to_table(result: QueryResult, title: str | None = None, width: int | None = None) -> str:
-    """A readable terminal table: labels rather than IRIs where the query gives both, one line
-    per row with long texts cut short; the exact values are in the csv, tsv and json formats."""
+    """A readable table as wide as ``width`` (default: the terminal's, or ``$COLUMNS``; 80 when the
+    output is not a terminal): labels rather than IRIs where the query gives both, long texts
+    such as quotes wrapped over several lines, never cut. The csv, tsv and json formats give
+    the exact values."""
     from rich.console import Console
     from rich.table import Table
 
@@ -112,15 +132,21 @@ def to_table(result: QueryResult, title: str | None = None, width: int | None = 
                 term = row[result.variables.index(var[: -len("Label")])]  # no label: show the IRI
             cells.append(" ".join(compact(term).split()))
         rows.append(cells)
+    # "conditionLabel" is headed "condition": the label stands for the entity
+    headers = [
+        v[: -len("Label")] if v[: -len("Label")] in labelled else v for v in (result.variables[i] for i in shown)
+    ]
+    natural = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(headers)]
+    floors = [min(max([len(h)] + [len(w) for r in rows for w in r[k].split()]), 16) for k, h in enumerate(headers)]
+    width = width or Console().width
+    weights = [3 if h == "quote" else 1 for h in headers]
+    widths = fit_widths(natural, floors, width - 3 * len(headers) - 1, weights)
     table = Table(title=title, highlight=False)
-    widths = []
-    for k, i in enumerate(shown):
-        name = result.variables[i]
-        widths.append(min(max([len(name)] + [len(r[k]) for r in rows]), 60 if name == "quote" else 36))
-        table.add_column(name, overflow="ellipsis", no_wrap=True, width=widths[-1])
+    for header, column_width in zip(headers, widths, strict=True):
+        table.add_column(header, overflow="fold", width=column_width)
     for cells in rows:
         table.add_row(*cells)
-    console = Console(file=io.StringIO(), width=width or sum(widths) + 3 * len(widths) + 1, no_color=True)
+    console = Console(file=io.StringIO(), width=width, no_color=True)
     console.print(table)
     console.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
     return console.file.getvalue()

@@ -231,18 +231,30 @@ class MemoryKnowledgeGraph(KnowledgeGraph):
 STORES: dict[str, type[KnowledgeGraph]] = {"oxigraph": OxigraphKnowledgeGraph, "memory": MemoryKnowledgeGraph}
 
 
-def shipped_files() -> list[Path]:
-    """The vocabulary and every curated data file: what ``open_graph`` loads by default."""
-    return [resources.vocabulary_file(), *resources.data_files()]
+def shipped_files(data_dir: Path | None = None) -> list[Path]:
+    """The vocabulary and every curated data file of ``data_dir`` (default: the folder found by
+    :func:`clinical_kg.resources.locate_data`): what ``open_graph`` loads by default."""
+    return [resources.vocabulary_file(), *resources.data_files(data_dir)]
+
+
+def curated_files(data_dir: Path | None = None) -> list[Path]:
+    """:func:`shipped_files`, after finishing a merge into the data folder that was interrupted."""
+    ensure_consistent(resources.data_dir(data_dir))
+    return shipped_files(data_dir)
 
 
 def open_graph(
-    store: str = DEFAULT_STORE, files: Sequence[Path] | None = None, *, store_path: Path | None = None
+    store: str = DEFAULT_STORE,
+    files: Sequence[Path] | None = None,
+    *,
+    store_path: Path | None = None,
+    data_dir: Path | None = None,
 ) -> KnowledgeGraph:
-    """Load the shipped graph (or ``files``) into a new store of the named kind.
+    """Load the vocabulary and the curated data (or ``files``) into a new store of the named kind.
 
-    With ``store_path``, the graph is the on-disk Oxigraph store there, opened read-only; it is
-    built first from the shipped graph (or ``files``) when the folder is missing or empty.
+    The data is that of ``data_dir``, else of the folder :func:`clinical_kg.resources.locate_data`
+    finds. With ``store_path``, the graph is the on-disk Oxigraph store there, opened read-only;
+    it is built first from those files when the folder is missing or empty.
     """
     if store not in STORES:
         raise InputError(f"unknown store {store!r}", hint=f"choose one of: {', '.join(STORES)}")
@@ -250,13 +262,10 @@ def open_graph(
         if store != "oxigraph":
             raise InputError(f"--store-path needs the oxigraph store, not {store!r}", hint="leave out --store")
         if not _is_store(store_path):
-            load_store(store_path, files)
+            load_store(store_path, files if files is not None else curated_files(data_dir))
         return open_store(store_path)
     kg = STORES[store]()
-    if files is None:
-        ensure_consistent(resources.data_dir())  # finish a merge that was interrupted
-        files = shipped_files()
-    kg.load(files)
+    kg.load(files if files is not None else curated_files(data_dir))
     return kg
 
 
@@ -336,8 +345,7 @@ def load_store(path: Path, files: Sequence[Path] | None = None, progress: Progre
     a killed ``ckg load`` leaves the previous store as it was). Returns the number of triples.
     """
     if files is None:
-        ensure_consistent(resources.data_dir())
-        files = shipped_files()
+        files = curated_files()
     formats = [rdf_format(Path(f)) for f in files]
     sizes = [Path(f).stat().st_size for f in files]
     path.parent.mkdir(parents=True, exist_ok=True)

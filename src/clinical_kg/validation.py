@@ -224,24 +224,38 @@ def severity_summary(severities: Iterable[str]) -> str:
     return ", ".join(f"{n} {k.lower()}{'s' if n != 1 else ''}" for k, n in sorted(counts.items()))
 
 
-def format_report(report: Report, labels: dict[Node, str]) -> str:
-    """A readable report grouped by shape, with the labels of the focus nodes."""
+SHOWN_PER_RULE = 3  # warnings and infos of one rule listed by default; the rest are counted
+
+
+def format_report(report: Report, labels: dict[Node, str], verbose: bool = False) -> str:
+    """A readable report grouped by shape, with the labels of the focus nodes.
+
+    Every violation is listed; of the warnings and infos of one rule, the first few and how
+    many more there are, unless ``verbose``.
+    """
     if not report.problems:
         return "The graph conforms to the shapes: no violations, no warnings.\n"
     by_shape: dict[tuple[str, Node], list[Problem]] = defaultdict(list)
     for problem in report.problems:
         by_shape[(problem.severity_name, problem.shape)].append(problem)
     lines = []
+    summarised = False
     for (severity, shape), problems in by_shape.items():
         lines.append(f"{severity}: {compact(shape)} ({len(problems)})")
         lines.append(f"  {problems[0].message}")
-        for p in problems:
+        shown = problems if verbose or severity == "Violation" else problems[:SHOWN_PER_RULE]
+        for p in shown:
             label = labels.get(p.focus)
             focus = f"{compact(p.focus)}" + (f' "{label}"' if label else "")
             detail = f" {compact(p.path)}" if p.path is not None else ""
             detail += f" = {compact(p.value)}" if p.value is not None else ""
             lines.append(f"  - {focus}{detail}")
+        if len(shown) < len(problems):
+            lines.append(f"  ... and {len(problems) - len(shown)} more")
+            summarised = True
     summary = severity_summary(p.severity_name for p in report.problems)
     verdict = "conforms" if report.conforms else "does not conform"
     lines.append(f"\nThe graph {verdict}: {summary}.")
+    if summarised:
+        lines.append("--verbose lists every warning.")
     return "\n".join(lines) + "\n"

@@ -32,7 +32,6 @@ from rdflib.compare import to_canonical_graph
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Node
 
-from clinical_kg import resources
 from clinical_kg.errors import InputError
 from clinical_kg.namespaces import bind_prefixes, prefix_map
 
@@ -98,19 +97,17 @@ def dataset_iri(path: Path) -> URIRef:
     return URIRef(prefix_map()["ckgds"] + path.stem)
 
 
-def load_graph(files: Sequence[Path] | None = None) -> Dataset:
+def load_graph(files: Sequence[Path] | None = None, data_dir: Path | None = None) -> Dataset:
     """The vocabulary and the curated data, one named graph per file, blank nodes canonical.
 
     A file that declares an ``owl:Ontology`` (the vocabulary) goes into the graph named by the
-    ontology's IRI; every other file into ``ckgds:<file stem>``. With no ``files``, the shipped
-    ones (``clinical_kg.store.shipped_files``), after finishing an interrupted merge.
+    ontology's IRI; every other file into ``ckgds:<file stem>``. With no ``files``, the vocabulary
+    and the data files of ``data_dir`` (``clinical_kg.store.curated_files``).
     """
-    from clinical_kg.store import shipped_files
-    from clinical_kg.transaction import ensure_consistent
+    from clinical_kg.store import curated_files
 
     if files is None:
-        ensure_consistent(resources.data_dir())
-        files = shipped_files()
+        files = curated_files(data_dir)
     dataset = Dataset(default_union=True)
     for path in files:
         part = Graph()
