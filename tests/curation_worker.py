@@ -38,7 +38,7 @@ def focus_name(node: object) -> str:
 def validate_file(path: str, source_text: str) -> tuple[list[tuple[str, str, str]], str, bool]:
     """Validate one candidate file; its findings, text report and verdict."""
     report = validate_candidate(
-        read_candidate(Path(path)), shipped_data(), file=Path(path).name, source_text=Path(source_text)
+        read_candidate(Path(path)), shipped_data(), file=Path(path).name, sources_dir=Path(source_text).parent
     )
     findings = [(f.severity, f.rule, focus_name(f.focus)) for f in report.findings]
     return findings, format_candidate_report(report), report.conforms

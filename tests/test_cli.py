@@ -121,7 +121,7 @@ def test_lookup_finds_synonyms_and_codes() -> None:
 def test_validate_exits_0_on_the_shipped_graph() -> None:
     result = ckg("validate", "--format", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["conforms"] is True
+    assert json.loads(result.stdout)["conforms"] is True
 
 
 def test_stats_counts_match_the_graph() -> None:

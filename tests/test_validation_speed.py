@@ -22,7 +22,7 @@ from clinical_kg.curation.checks import _name_owners
 from clinical_kg.ingest import read_candidate
 from clinical_kg.validation import validate_graph
 from clinical_kg.vocab import CKG
-from tests.conftest import SOURCE_TEXT, shipped
+from tests.conftest import SOURCES, shipped
 
 ID = "https://w3id.org/clinical-kg/id/"
 SEMANTIC = Path(__file__).parent / "candidates" / "semantic"
@@ -126,8 +126,8 @@ def _guarded(data: Graph) -> Graph:
 @pytest.mark.parametrize("name", ["synonym-of-another-entity.ttl", "duplicate-label.ttl", "wrong-class.ttl"])
 def test_candidate_checks_read_only_the_candidates_names(data, name) -> None:
     path = SEMANTIC / name
-    expected = validate_candidate(read_candidate(path), data, source_text=SOURCE_TEXT)
-    report = validate_candidate(read_candidate(path), _guarded(data), source_text=SOURCE_TEXT)
+    expected = validate_candidate(read_candidate(path), data, sources_dir=SOURCES)
+    report = validate_candidate(read_candidate(path), _guarded(data), sources_dir=SOURCES)
     assert [(f.rule, f.focus, f.message, f.value) for f in report.findings] == [
         (f.rule, f.focus, f.message, f.value) for f in expected.findings
     ]
@@ -160,7 +160,7 @@ NEIGHBOURHOOD_CASES = [SEMANTIC / f"{name}.ttl" for name in (
 def test_the_neighbourhood_gives_the_shacl_findings_of_the_whole_graph(data, path) -> None:
     """SHACL on the candidate's neighbourhood finds what SHACL on the whole graph finds for its nodes."""
     candidate = read_candidate(path)
-    report = validate_candidate(candidate, data, source_text=SOURCE_TEXT)  # mints the records' IRIs
+    report = validate_candidate(candidate, data, sources_dir=SOURCES)  # mints the records' IRIs
     focus = touched_nodes(candidate) | {s for s in candidate.subjects() if isinstance(s, BNode)}
     vocabulary = Graph().parse(resources.vocabulary_file(), format="turtle")
     before = validate_graph(vocabulary + data, focus_nodes=focus, skip_shapes=CHECKED_IN_PYTHON)

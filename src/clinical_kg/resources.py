@@ -76,7 +76,9 @@ class DataLocation:
         if self.found_by == "checkout":
             return f"data/ in {self.path.parent}"
         if self.found_by == "installed":
-            return f"the installed copy in {self.path} (read-only)"
+            if self.read_only:
+                return f"the installed copy in {self.path} (read-only)"
+            return f"data/ in {self.path.parent} (the checkout the package is installed from)"
         return f"{self.path} ({self.found_by})"
 
 
@@ -110,7 +112,12 @@ def locate_data(explicit: str | os.PathLike[str] | None = None) -> DataLocation:
     if checkout is not None:
         return DataLocation(checkout / "data", "checkout")
     shipped = _resource_dir("data")
-    return DataLocation(shipped, "installed", read_only=shipped == _PACKAGE_DIR / "data")
+    return DataLocation(shipped, "installed", read_only=is_installed_copy(shipped))
+
+
+def is_installed_copy(folder: str | os.PathLike[str]) -> bool:
+    """True when ``folder`` is the data folder inside the installed package (``site-packages``)."""
+    return Path(folder).resolve() == _PACKAGE_DIR / "data"
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:

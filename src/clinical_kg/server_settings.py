@@ -22,7 +22,8 @@ class Settings:
     max_body: int = 128 * 1024  # bytes of request body
     queue_wait: float = 1.0  # seconds a request may wait for a free worker before 503
     cors_origins: tuple[str, ...] = ()  # origins allowed by CORS; none by default
-    store_path: Path | None = None  # an on-disk Oxigraph store, built from the shipped files if empty
+    store_path: Path | None = None  # an on-disk Oxigraph store, built from the data files if empty
+    data_dir: Path | None = None  # the curated data folder (default: clinical_kg.resources.locate_data)
     worker_memory_mb: int = 4096  # address-space limit of each worker process
     access_log: bool = True
     abandon_grace: float = 1.0  # a query whose client left is stopped this many seconds later

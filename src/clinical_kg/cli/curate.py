@@ -10,62 +10,48 @@ from typing import Any
 
 import click
 
-from clinical_kg.cli.group import CONTEXT, handle_errors, main, open_kg, store_option
+from clinical_kg.cli.group import CONTEXT, data_dir_option, data_location, handle_errors, main, open_kg, store_option
+from clinical_kg.resources import DataLocation
 from clinical_kg.results import compact
 
 
-def data_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--data-dir DIR``: the curated data folder (env CKG_DATA_DIR; default: the shipped data)."""
+def sources_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--sources-dir DIR``: the folder of source texts that quotes are checked against."""
     return click.option(
-        "--data-dir",
+        "--sources-dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="The curated data folder to check against or merge into (default: $CKG_DATA_DIR or the shipped data).",
+        help="Folder of source texts, each found by its source's ckg:fileName or SHA-256 (default: "
+        "$CKG_SOURCES_DIR, else the sources/ folder beside the data folder).",
     )(command)
 
 
-def source_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--source-text`` and ``--sources-dir``: where the cited source texts are, to check quotes."""
-    command = click.option(
-        "--sources-dir",
-        type=click.Path(file_okay=False, exists=True, path_type=Path),
-        default=None,
-        envvar="CKG_SOURCES_DIR",
-        help="Folder of source texts, found by each source's ckg:fileName (env CKG_SOURCES_DIR).",
-    )(command)
-    return click.option(
-        "--source-text",
-        type=click.Path(dir_okay=False, exists=True, path_type=Path),
-        default=None,
-        help="The text of the cited source, to check that every quote occurs in it.",
-    )(command)
+def _checking(location: DataLocation, verb: str = "checking") -> None:
+    """Say on stderr which data folder the command reads or changes."""
+    click.echo(f"{verb} {location.describe()}", err=True)
 
 
 @main.command("validate", context_settings=CONTEXT)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-@source_options
-@data_dir_option
+@click.option("--verbose", "verbose_report", is_flag=True, help="List every warning (default: a few per rule).")
+@sources_option
 @store_option
 @handle_errors
 def validate_command(
-    files: tuple[Path, ...],
-    fmt: str,
-    strict: bool,
-    source_text: Path | None,
-    sources_dir: Path | None,
-    data_dir: Path | None,
-    store: str,
+    files: tuple[Path, ...], fmt: str, strict: bool, verbose_report: bool, sources_dir: Path | None
 ) -> None:
     """Check candidate FILES before they are added, or, with no FILES, the whole graph.
 
     A candidate is checked together with the curated data, so references to existing entities
     resolve, but only the problems it introduces or touches are reported: SHACL violations,
-    terms not in the vocabulary (with a suggestion), duplicates of existing entities, quotes not
-    in the cited source (with --source-text or --sources-dir), contradictions. Exit 0 when
-    everything conforms, 1 on violations (or warnings with --strict), 2 when a file cannot be
-    read.
+    terms not in the vocabulary (with a suggestion), duplicates of existing entities, quotes
+    that are not whole words of the cited source's text or whose hedge is not in them,
+    contradictions. Every quote is checked: a source whose text is not found in the sources
+    folder is a warning that says where it looked. The first line (on stderr) names the data
+    folder checked. Exit 0 when everything conforms, 1 on violations (or warnings with
+    --strict), 2 when a file cannot be read.
 
     \b
     Examples:
@@ -73,13 +59,17 @@ def validate_command(
       ckg validate candidate.ttl --sources-dir ../shared/sources
       ckg validate candidate.ttl --format json
     """
+    location = data_location()
     if files:
-        _validate_candidates(files, fmt, strict, source_text, sources_dir, data_dir)
+        _checking(location)
+        _validate_candidates(files, fmt, strict, sources_dir, location.path)
         return
     from clinical_kg.terms import TermIndex
     from clinical_kg.validation import format_report, validate_graph
 
-    kg = open_kg(store)
+    if not click.get_current_context().meta.get("ckg.store_path"):
+        _checking(location)
+    kg = open_kg()
     report = validate_graph(kg.graph)  # on Oxigraph, the store itself: no copy
     if fmt == "turtle":
         click.echo(report.graph.serialize(format="turtle"), nl=False)
@@ -92,31 +82,25 @@ def validate_command(
         ]  # fmt: skip
         click.echo(json.dumps({"conforms": report.conforms, "results": rows}, indent=2))
     else:
-        click.echo(format_report(report, TermIndex(kg).label), nl=False)
+        click.echo(format_report(report, TermIndex(kg).label, verbose=verbose_report), nl=False)
     warnings = any(p.severity_name != "Violation" for p in report.problems)
     sys.exit(0 if report.conforms and not (strict and warnings) else 1)
 
 
 def _validate_candidates(
-    files: tuple[Path, ...],
-    fmt: str,
-    strict: bool,
-    source_text: Path | None,
-    sources_dir: Path | None,
-    data_dir: Path | None,
+    files: tuple[Path, ...], fmt: str, strict: bool, sources_dir: Path | None, data_dir: Path
 ) -> None:
     from rdflib import Graph
 
-    from clinical_kg import resources
     from clinical_kg.curation import format_candidate_report, load_data, report_json, validate_candidate
     from clinical_kg.ingest import read_candidate
 
     data = Graph()
-    for graph in load_data(data_dir or resources.data_dir()).values():
+    for graph in load_data(data_dir).values():
         data += graph
     candidates = [(path, read_candidate(path)) for path in files]  # every file parses before any is checked
     reports = [
-        validate_candidate(candidate, data, file=str(path), source_text=source_text, sources_dir=sources_dir)
+        validate_candidate(candidate, data, file=str(path), sources_dir=sources_dir, data_dir=data_dir)
         for path, candidate in candidates
     ]
     if fmt == "json":
@@ -137,40 +121,29 @@ def _validate_candidates(
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
 @click.option("--curator", default=None, help="Who is adding (recorded in the changelog; default: the login name).")
-@source_options
+@sources_option
 @data_dir_option
 @handle_errors
-def add_command(
-    file: Path,
-    dry_run: bool,
-    curator: str | None,
-    source_text: Path | None,
-    sources_dir: Path | None,
-    data_dir: Path | None,
-) -> None:
+def add_command(file: Path, dry_run: bool, curator: str | None, sources_dir: Path | None) -> None:
     """Validate the candidate FILE and, if it conforms, merge it into the data files.
 
     New triples go to the topic files where they belong, in canonical form, written atomically
     under an exclusive lock; each merge is recorded in data/changelog.jsonl. Adding the same
-    file twice adds nothing the second time. Exit 0 merged (or nothing to add), 1 violations
-    (nothing written), 2 input error.
+    file twice adds nothing the second time. A quote whose source text is not found is a
+    violation. The installed copy of the data is never changed: run it in a checkout, or name
+    the folder with --data-dir. Exit 0 merged (or nothing to add), 1 violations (nothing
+    written), 2 input error.
 
     \b
     Examples:
       ckg add candidate.ttl --dry-run
       ckg add candidate.ttl --sources-dir ../shared/sources
     """
-    from clinical_kg import resources
     from clinical_kg.curation import add_candidate, format_candidate_report, format_merge
 
-    result = add_candidate(
-        file,
-        data_dir or resources.data_dir(),
-        dry_run=dry_run,
-        source_text=source_text,
-        sources_dir=sources_dir,
-        curator=curator,
-    )
+    location = data_location()
+    _checking(location, "checking" if dry_run else "adding to")
+    result = add_candidate(file, location.path, dry_run=dry_run, sources_dir=sources_dir, curator=curator)
     if not result.report.conforms:
         click.echo(format_candidate_report(result.report), nl=False, err=True)
         click.echo("Nothing was added: fix the violations and run `ckg add` again.", err=True)
@@ -184,7 +157,7 @@ def add_command(
 @click.option("--curator", default=None, help="Who retracts (default: the login name).")
 @data_dir_option
 @handle_errors
-def retract_command(assertion: str, reason: str, curator: str | None, data_dir: Path | None) -> None:
+def retract_command(assertion: str, reason: str, curator: str | None) -> None:
     """Retract the assertion record ASSERTION (an IRI or ckga: CURIE), keeping it with the reason.
 
     The record moves to data/retractions.ttl as a ckg:RetractedAssertion; its plain triple is
@@ -196,7 +169,6 @@ def retract_command(assertion: str, reason: str, curator: str | None, data_dir: 
     """
     from rdflib import URIRef
 
-    from clinical_kg import resources
     from clinical_kg.curation import retract_assertion
     from clinical_kg.namespaces import prefix_map
 
@@ -204,5 +176,7 @@ def retract_command(assertion: str, reason: str, curator: str | None, data_dir: 
     prefix, sep, local = iri.partition(":")
     if sep and prefix in prefix_map():
         iri = prefix_map()[prefix] + local
-    home = retract_assertion(data_dir or resources.data_dir(), URIRef(iri), reason, curator)
-    click.echo(f"Retracted {compact(URIRef(iri))} (was in data/{home}); the record is kept in data/retractions.ttl.")
+    location = data_location()
+    home = retract_assertion(location.path, URIRef(iri), reason, curator)
+    click.echo(f"Retracted {compact(URIRef(iri))} (was in {home} of {location.describe()}); the record is kept in "
+               "retractions.ttl.")  # fmt: skip

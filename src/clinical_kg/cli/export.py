@@ -6,16 +6,17 @@ from pathlib import Path
 
 import click
 
-from clinical_kg.cli.group import CONTEXT, handle_errors, main
+from clinical_kg.cli.group import CONTEXT, data_dir_option, data_location, handle_errors, main
 from clinical_kg.errors import InputError
 
 
 @main.command("export", context_settings=CONTEXT)
 @click.option("-f", "--format", "fmt", required=True, metavar="FORMAT",
               help="turtle, ntriples, nquads, rdfxml, jsonld, kgx, graphml, nodelink or csv.")  # fmt: skip
-@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
-              help="File (or folder, for kgx and csv) to write; default: the format's usual name in the "
-                   "current folder (clinical-kg.ttl, kgx/, csv/, ...).")  # fmt: skip
+@click.option("-o", "--out", type=click.Path(path_type=Path, allow_dash=True), default=None,
+              help="File (or folder, for kgx and csv) to write, or - for stdout; default: the format's usual name "
+                   "in the current folder (clinical-kg.ttl, kgx/, csv/, ...).")  # fmt: skip
+@data_dir_option
 @handle_errors
 def export_command(fmt: str, out: Path | None) -> None:
     """Export the graph (vocabulary and curated data) as FORMAT.
@@ -33,17 +34,25 @@ def export_command(fmt: str, out: Path | None) -> None:
       csv        entity and assertion tables           csv/entities.csv, csv/assertions.csv
 
     The same graph always gives the same bytes. The files written are listed on stdout with
-    their sizes. Exit 0 written, 2 unknown format or unreadable data.
+    their sizes; with --out - the one file is written to stdout instead. Exit 0 written, 2
+    unknown format or unreadable data.
 
     \b
     Examples:
       ckg export --format jsonld
       ckg export --format kgx --out build/kgx
+      ckg export --format ntriples --out - | grep sciatica
     """
-    from clinical_kg.export import export, get_exporter, load_graph
+    import sys
+
+    from clinical_kg.export import export, export_to_stream, get_exporter, load_graph
 
     get_exporter(fmt)  # an unknown format fails before the graph is loaded
-    for path in export(load_graph(), fmt, out):
+    graph = load_graph(data_dir=data_location().path)
+    if out is not None and str(out) == "-":
+        export_to_stream(graph, fmt, sys.stdout.buffer)
+        return
+    for path in export(graph, fmt, out):
         click.echo(f"{path}\t{path.stat().st_size} bytes")
 
 
@@ -55,6 +64,7 @@ def export_command(fmt: str, out: Path | None) -> None:
 @click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
               help="Release date (default: the date of $SOURCE_DATE_EPOCH, else today, UTC).")  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace an existing release folder of the same version.")
+@data_dir_option
 @handle_errors
 def release_command(out: Path, previous: Path | None, day: str | None, force: bool) -> None:
     """Write a release: every export format, manifest.json and CHANGES.md in OUT/clinical-kg-<version>/.
@@ -72,8 +82,9 @@ def release_command(out: Path, previous: Path | None, day: str | None, force: bo
       ckg release --out dist --previous dist/clinical-kg-0.1.0 --date 2026-12-01
     """
     from clinical_kg.export.release import make_release
+    from clinical_kg.store import curated_files
 
-    release = make_release(out, previous=previous, day=day, force=force)
+    release = make_release(out, previous=previous, day=day, force=force, files=curated_files(data_location().path))
     manifest = release.manifest
     click.echo(f"{release.folder}: clinical-kg {manifest['version']} ({manifest['date']})")
     for entry in manifest["files"]:
@@ -105,6 +116,7 @@ def release_command(out: Path, previous: Path | None, day: str | None, force: bo
     show_default=True,
     help="Load the shipped vocabulary and data too, so the catalogue works on the store.",
 )
+@data_dir_option
 @handle_errors
 def load_command(files: tuple[Path, ...], store_path: Path, shipped: bool) -> None:
     """Bulk-load Turtle, N-Triples or N-Quads files (or .gz of them) into an on-disk store.
@@ -122,9 +134,9 @@ def load_command(files: tuple[Path, ...], store_path: Path, shipped: bool) -> No
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    from clinical_kg.store import load_store, shipped_files
+    from clinical_kg.store import curated_files, load_store
 
-    paths = [*(shipped_files() if shipped else []), *files]
+    paths = [*(curated_files(data_location().path) if shipped else []), *files]
     if not paths:
         raise InputError("nothing to load", hint="name files, or leave out --no-shipped")
     start = time.perf_counter()

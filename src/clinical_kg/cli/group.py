@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,31 +12,79 @@ from typing import Any
 import click
 
 from clinical_kg import __version__
-from clinical_kg.errors import ClinicalKGError
+from clinical_kg.errors import ClinicalKGError, InputError
+from clinical_kg.resources import DataLocation, locate_data
 from clinical_kg.store import DEFAULT_STORE, STORES, KnowledgeGraph, open_graph
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """An option callback keeping a value given on the command line in ``ctx.meta`` (shared by the
+    group and its subcommands), so an option means the same before or after the subcommand."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            ctx.meta[key] = value
+
+    return callback
+
+
+def data_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--data-dir DIR``: the curated data folder (else $CKG_DATA_DIR, the checkout's data/, the installed copy)."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        expose_value=False,
+        callback=_remember("ckg.data_dir"),
+        help="The curated data folder (default: $CKG_DATA_DIR, else the data/ of the clinical-kg checkout the "
+        "current folder is inside, else the installed copy, read-only).",
+    )(command)
+
+
 def store_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--store NAME``: which embedded engine loads the graph (env CKG_STORE); ``--store-path DIR``."""
+    """``--store NAME`` (env CKG_STORE), ``--store-path DIR`` (env CKG_STORE_PATH) and ``--data-dir DIR``:
+    which engine holds the graph, and where its data is. Each is accepted before the subcommand too."""
+    command = data_dir_option(command)
     command = click.option(
         "--store-path",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        envvar="CKG_STORE_PATH",
         expose_value=False,
-        callback=lambda ctx, _param, value: ctx.meta.__setitem__("ckg.store_path", value),
-        help="Use the on-disk Oxigraph store in DIR (built by `ckg load`; built from the shipped files if missing).",
+        callback=_remember("ckg.store_path"),
+        help="Use the on-disk Oxigraph store in DIR (env CKG_STORE_PATH; built by `ckg load`, or from the data "
+        "files if missing).",
     )(command)
     return click.option(
         "--store",
         type=click.Choice(sorted(STORES)),
-        default=DEFAULT_STORE,
-        envvar="CKG_STORE",
-        show_default=True,
-        help="Engine that holds the graph: oxigraph (fast, default) or memory (rdflib, the reference).",
+        default=None,
+        expose_value=False,
+        callback=_remember("ckg.store"),
+        help=f"Engine that holds the graph (env CKG_STORE): oxigraph (fast, default) or memory (rdflib, the "
+        f"reference). [default: {DEFAULT_STORE}]",
     )(command)
+
+
+def data_location() -> DataLocation:
+    """The curated data folder: ``--data-dir`` (before or after the subcommand), else by the rule of
+    :func:`clinical_kg.resources.locate_data`."""
+    location = locate_data(click.get_current_context().meta.get("ckg.data_dir"))
+    if not location.path.is_dir():
+        raise InputError(
+            f"the data folder {location.describe()} is not a folder",
+            hint="give --data-dir DIR (or CKG_DATA_DIR) naming a folder of curated Turtle files",
+        )
+    return location
+
+
+def open_kg() -> KnowledgeGraph:
+    """The graph named by ``--store``, ``--store-path`` and ``--data-dir`` (or their variables)."""
+    meta = click.get_current_context().meta
+    store = meta.get("ckg.store") or os.environ.get("CKG_STORE") or DEFAULT_STORE
+    store_path = meta.get("ckg.store_path") or os.environ.get("CKG_STORE_PATH") or None
+    return open_graph(store, store_path=Path(store_path) if store_path else None, data_dir=data_location().path)
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -56,14 +105,10 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def open_kg(store: str) -> KnowledgeGraph:
-    """The graph named by ``--store`` and ``--store-path``."""
-    return open_graph(store, store_path=click.get_current_context().meta.get("ckg.store_path"))
-
-
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="ckg")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
+@store_option
 def main(verbose: bool) -> None:
     """clinical-kg: a sourced clinical knowledge graph of causes, conditions, symptoms and treatments.
 

@@ -53,7 +53,7 @@ def queries_command() -> None:
 @click.option("-f", "--format", "fmt", type=click.Choice(RESULT_FORMATS), default="table", show_default=True)
 @store_option
 @handle_errors
-def query_command(name: str, params: tuple[str, ...], fmt: str, store: str) -> None:
+def query_command(name: str, params: tuple[str, ...], fmt: str) -> None:
     """Run the catalogue query NAME with its parameters.
 
     \b
@@ -64,7 +64,7 @@ def query_command(name: str, params: tuple[str, ...], fmt: str, store: str) -> N
     from clinical_kg.catalogue import get_query, run_query
 
     query = get_query(name)
-    result = run_query(open_kg(store), name, _parse_params(params))
+    result = run_query(open_kg(), name, _parse_params(params))
     click.echo(format_result(result, fmt) if fmt != "table" else _table(result, query.title), nl=False)
 
 
@@ -81,7 +81,7 @@ def _table(result: Any, title: str) -> str:
                    "turtle, nt, json-ld, xml for CONSTRUCT/DESCRIBE (default turtle).")  # fmt: skip
 @store_option
 @handle_errors
-def sparql_command(source: Any, fmt: str | None, store: str) -> None:
+def sparql_command(source: Any, fmt: str | None) -> None:
     """Run an ad-hoc SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) from FILE or stdin.
 
     The project's prefixes (ckg:, ckgid:, skos:, ...) are predeclared. SERVICE, FROM and
@@ -93,7 +93,7 @@ def sparql_command(source: Any, fmt: str | None, store: str) -> None:
     """
     from clinical_kg.namespaces import prefix_map
 
-    result = open_kg(store).query(source.read(), prefixes=prefix_map())
+    result = open_kg().query(source.read(), prefixes=prefix_map())
     if result.graph is not None:
         fmt = fmt or "turtle"
         if fmt not in GRAPH_FORMATS:
@@ -109,12 +109,29 @@ def sparql_command(source: Any, fmt: str | None, store: str) -> None:
     click.echo(format_result(result, fmt), nl=False)
 
 
+@main.command("prefixes", context_settings=CONTEXT)
+@click.option("-f", "--format", "fmt", type=click.Choice(["turtle", "sparql"]), default="turtle", show_default=True)
+@handle_errors
+def prefixes_command(fmt: str) -> None:
+    """Print the project's prefixes, which candidate files and SPARQL queries may use undeclared.
+
+    \b
+    Examples:
+      ckg prefixes
+      ckg prefixes --format sparql
+    """
+    from clinical_kg.namespaces import prefix_map
+
+    for prefix, namespace in prefix_map().items():
+        click.echo(f"@prefix {prefix}: <{namespace}> ." if fmt == "turtle" else f"PREFIX {prefix}: <{namespace}>")
+
+
 @main.command("lookup", context_settings=CONTEXT)
 @click.argument("text")
 @click.option("-n", "--limit", default=10, show_default=True, help="At most this many matches.")
 @store_option
 @handle_errors
-def lookup_command(text: str, limit: int, store: str) -> None:
+def lookup_command(text: str, limit: int) -> None:
     """Find entities by label, synonym, code or IRI, with their type and IRI.
 
     \b
@@ -124,7 +141,7 @@ def lookup_command(text: str, limit: int, store: str) -> None:
     """
     from clinical_kg.terms import TermIndex
 
-    matches = TermIndex(open_kg(store)).lookup(text, limit=limit)
+    matches = TermIndex(open_kg()).lookup(text, limit=limit)
     if not matches:
         raise InputError(f"nothing in the graph is called {text!r}", hint="try a shorter or more common word")
     for m in matches:
@@ -136,7 +153,7 @@ def lookup_command(text: str, limit: int, store: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @store_option
 @handle_errors
-def stats_command(as_json: bool, store: str) -> None:
+def stats_command(as_json: bool) -> None:
     """Counts by class, by relation, of assertions and sources, and the best-connected entities.
 
     \b
@@ -146,7 +163,7 @@ def stats_command(as_json: bool, store: str) -> None:
     from clinical_kg.analysis import statistics
     from clinical_kg.terms import TermIndex
 
-    kg = open_kg(store)
+    kg = open_kg()
     figures = statistics(kg)
     if as_json:
         click.echo(json.dumps(figures, indent=2))

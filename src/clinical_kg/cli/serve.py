@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from clinical_kg.cli.group import CONTEXT, handle_errors, main
+from clinical_kg.cli.group import CONTEXT, data_dir_option, data_location, handle_errors, main
 from clinical_kg.errors import InputError
 from clinical_kg.server_settings import Settings as ServeSettings
 
@@ -83,6 +83,7 @@ SERVE_DEFAULTS = ServeSettings()  # the one place the endpoint's defaults are wr
     "on the endpoint's in-memory copy only (never written to data/; gone at restart). Default: refused.",
 )
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
+@data_dir_option
 @handle_errors
 def serve_command(host: str, port: int, store_path: Path | None, workers: int, timeout: float, max_rows: int,
                   max_body: int, queue_wait: float, cors_origins: tuple[str, ...], worker_memory: int,
@@ -117,4 +118,5 @@ def serve_command(host: str, port: int, store_path: Path | None, workers: int, t
 
     serve(Settings(host=host, port=port, store_path=store_path, workers=workers, timeout=timeout, max_rows=max_rows,
                    max_body=max_body, queue_wait=queue_wait, cors_origins=cors_origins, worker_memory_mb=worker_memory,
-                   access_log=access_log, allow_update=allow_update, update_token=token))  # fmt: skip
+                   access_log=access_log, allow_update=allow_update, update_token=token,
+                   data_dir=data_location().path))  # fmt: skip

@@ -10,7 +10,6 @@ duplicate of an existing entity, a quote that is not in the source, a contradict
 from __future__ import annotations
 
 import difflib
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -20,8 +19,9 @@ from rdflib import RDF, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from clinical_kg import resources
-from clinical_kg.canonical import fold_whitespace, mint_assertion_iris
+from clinical_kg.canonical import mint_assertion_iris
 from clinical_kg.errors import InputError
+from clinical_kg.evidence import SourceTexts
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.results import compact
 from clinical_kg.validation import validate_graph
@@ -234,56 +234,22 @@ def _contradiction_findings(candidate: Graph, data: Graph) -> list[Finding]:
     return findings
 
 
-def _source_texts(graph: Graph, source_text: Path | None, sources_dir: Path | None) -> dict[Node, str]:
-    texts = {}
-    for source in graph.subjects(RDF.type, CKG.SourceDocument):
-        path = source_text
-        name = graph.value(source, CKG.fileName)
-        if path is None and sources_dir is not None and name is not None:
-            path = sources_dir / str(name)
-        if path is not None and path.is_file():
-            texts[source] = path.read_text(encoding="utf-8")
-    return texts
-
-
-def _quote_findings(candidate: Graph, combined: Graph, texts: dict[Node, str]) -> list[Finding]:
-    """Quotes that do not occur in the cited source text, and sources whose checksum is wrong."""
+def _reverse_findings(candidate: Graph, data: Graph) -> list[Finding]:
+    """Records of the candidate whose statement the data already holds the other way round."""
     findings = []
-    for source, text in sorted(texts.items(), key=lambda item: str(item[0])):
-        recorded = combined.value(source, CKG.sha256)
-        actual = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        if (source, None, None) in candidate and recorded is not None and str(recorded) != actual:
-            findings.append(
-                Finding(
-                    "Violation",
-                    source,
-                    "source-checksum",
-                    "the recorded SHA-256 does not match the source text",
-                    CKG.sha256,
-                    recorded,
-                    f'the text\'s SHA-256 is "{actual}"',
-                )
-            )
-    folded = {source: fold_whitespace(text) for source, text in texts.items()}
     for record in sorted(candidate.subjects(RDF.type, CKG.Assertion), key=str):
-        source = combined.value(record, CKG.source)
-        quote = combined.value(record, CKG.evidenceQuote)
-        if source not in folded or quote is None:
+        s, p, o, negated = _record_key(candidate, record)
+        if None in (s, p, o) or s == o or negated:
             continue
-        if fold_whitespace(str(quote)) not in folded[source]:
-            sentences = [s.strip() for s in folded[source].replace("•", ".").split(". ") if s.strip()]
-            close = difflib.get_close_matches(fold_whitespace(str(quote)), sentences, n=1, cutoff=0.5)
+        reverse = [r for r in data.subjects(RDF.subject, o) if _record_key(data, r) == (o, p, s, False)]
+        if reverse:
             findings.append(
-                Finding(
-                    "Violation",
-                    record,
-                    "quote-not-in-source",
-                    f"the evidence quote does not occur in the text of {compact(source)}",
-                    CKG.evidenceQuote,
-                    quote,
-                    f'the closest passage is "{close[0]}"' if close else "copy the words verbatim from the source",
-                )
-            )
+                Finding("Warning", record, "reverse-direction",
+                        f"the data states the reverse: {compact(o)} {compact(p)} {compact(s)} ({compact(reverse[0])})",
+                        RDF.subject, s,
+                        "check which way the source states it: swap rdf:subject and rdf:object if it is the same "
+                        "statement")
+            )  # fmt: skip
     return findings
 
 
@@ -336,15 +302,21 @@ def validate_candidate(
     data: Graph,
     *,
     file: str = "candidate",
-    source_text: Path | None = None,
     sources_dir: Path | None = None,
+    data_dir: Path | None = None,
+    source_missing: str = "Warning",
 ) -> CandidateReport:
     """Check ``candidate`` together with ``data`` (the curated data, without the vocabulary).
 
     Only the candidate's neighbourhood in the data is validated with SHACL (see
     :func:`neighbourhood`), so the cost follows the size of the candidate, not of the graph.
     Blank-node assertion records of the candidate are given their IRIs first, in place.
+    Every quote is checked against its source's text, found in ``sources_dir``, else by
+    :func:`clinical_kg.resources.locate_sources` (beside ``data_dir``); a source whose text is
+    not there gets a finding of severity ``source_missing``.
     """
+    from clinical_kg.curation.quotes import quote_findings
+
     mint_assertion_iris(candidate)
     vocabulary = _vocabulary()
     focus = touched_nodes(candidate) | {s for s in candidate.subjects() if isinstance(s, BNode)}
@@ -357,7 +329,13 @@ def validate_candidate(
     report.findings += _vocabulary_findings(candidate, _declared_terms(vocabulary), known, labelled)
     report.findings += _duplicate_findings(candidate, data)
     report.findings += _contradiction_findings(candidate, data)
-    report.findings += _quote_findings(candidate, after, _source_texts(after, source_text, sources_dir))
+    report.findings += _reverse_findings(candidate, data)
+    for source in set(candidate.objects(None, CKG.source)):  # what the quote checks read of existing sources
+        for p in (CKG.fileName, CKG.sha256):
+            for value in data.objects(source, p):
+                after.add((source, p, value))
+    texts = SourceTexts(resources.locate_sources(sources_dir, resources.data_dir(data_dir)))
+    report.findings += quote_findings(candidate, after, texts, source_missing)
     shacl = validate_graph(after, focus_nodes=focus, skip_shapes=CHECKED_IN_PYTHON)
     report.shacl = shacl.graph
     introduced = [p for p in shacl.problems if p.focus in focus]

@@ -17,6 +17,7 @@ from pathlib import Path
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from clinical_kg import resources
 from clinical_kg.canonical import canonical_turtle
 from clinical_kg.curation.checks import CandidateReport, validate_candidate
 from clinical_kg.errors import InputError
@@ -125,12 +126,22 @@ def plan_merge(candidate: Graph, files: dict[str, Graph]) -> dict[str, Graph]:
     return dict(added)
 
 
+def refuse_installed_copy(data_dir: Path, command: str) -> None:
+    """Refuse to write into the data installed with the package: the edit would be out of sight
+    of version control, and gone at the next reinstall."""
+    if resources.is_installed_copy(data_dir):
+        raise InputError(
+            f"{command} would change the installed copy of the data in {data_dir}, which a reinstall replaces",
+            hint="run it inside your clinical-kg checkout (it changes that checkout's data/), or name the data "
+            "folder to change with --data-dir DIR or CKG_DATA_DIR",
+        )
+
+
 def add_candidate(
     path: Path,
     data_dir: Path,
     *,
     dry_run: bool = False,
-    source_text: Path | None = None,
     sources_dir: Path | None = None,
     curator: str | None = None,
 ) -> MergeResult:
@@ -138,10 +149,13 @@ def add_candidate(
 
     The whole read-validate-merge-write runs under the data folder's exclusive lock, and the
     files are written through a crash-safe transaction. Nothing is written for a dry run, a
-    candidate with violations, or a candidate whose triples are all in the data already.
+    candidate with violations (a quote whose source text is not found in ``sources_dir`` is
+    one), or a candidate whose triples are all in the data already. The installed copy of the
+    data is refused (:func:`refuse_installed_copy`).
     """
     from clinical_kg.ingest import read_candidate
 
+    refuse_installed_copy(data_dir, "ckg add")
     with DataTransaction(data_dir) as tx:
         names = sorted(p.name for p in data_dir.glob("*.ttl"))
         files = {name: Graph().parse(data=tx.read_text(name), format="turtle") for name in names}
@@ -149,7 +163,9 @@ def add_candidate(
         data = Graph()
         for graph in files.values():
             data += graph
-        report = validate_candidate(candidate, data, file=str(path), source_text=source_text, sources_dir=sources_dir)
+        report = validate_candidate(
+            candidate, data, file=str(path), sources_dir=sources_dir, data_dir=data_dir, source_missing="Violation"
+        )
         result = MergeResult(report, dry_run=dry_run)
         if not report.conforms:
             return result
@@ -181,6 +197,7 @@ def retract_assertion(data_dir: Path, record: URIRef, reason: str, curator: str 
     """
     if not reason.strip():
         raise InputError("a retraction needs a reason", hint='add --reason "why the statement is withdrawn"')
+    refuse_installed_copy(data_dir, "ckg retract")
     with DataTransaction(data_dir) as tx:
         names = sorted(p.name for p in data_dir.glob("*.ttl"))
         files = {name: Graph().parse(data=tx.read_text(name), format="turtle") for name in names}

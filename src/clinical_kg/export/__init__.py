@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from rdflib import OWL, RDF, BNode, Dataset, Graph, URIRef
 from rdflib.compare import to_canonical_graph
@@ -87,6 +88,20 @@ def export(graph: Graph, fmt: str, out: Path | None = None) -> list[Path]:
     """Write ``graph`` in the format ``fmt`` to ``out`` (default: the format's default name here)."""
     exporter = get_exporter(fmt)
     return exporter(graph, Path(out) if out is not None else Path(FORMATS[fmt].default_name))
+
+
+def export_to_stream(graph: Graph, fmt: str, stream: BinaryIO) -> None:
+    """Write ``graph`` in the single-file format ``fmt`` to ``stream`` (``ckg export --out -``)."""
+    exporter = get_exporter(fmt)
+    if FORMATS[fmt].default_name.endswith("/"):
+        raise InputError(
+            f"{fmt} writes a folder of files ({FORMATS[fmt].default_name}), which cannot go to stdout",
+            hint="give --out FOLDER",
+        )
+    with tempfile.TemporaryDirectory(prefix="ckg-export-") as folder:
+        for path in exporter(graph, Path(folder) / FORMATS[fmt].default_name):
+            stream.write(path.read_bytes())
+    stream.flush()
 
 
 # --- the graph to export -------------------------------------------------------------------

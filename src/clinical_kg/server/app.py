@@ -350,7 +350,7 @@ def serve(settings: Settings) -> None:
     if settings.store_path is not None:
         from clinical_kg.query_worker import build_store
 
-        count = build_store(settings.store_path)
+        count = build_store(settings.store_path, settings.data_dir)
         log.info("on-disk store %s: %d quads (delete the folder to rebuild it from the data files)",
                  settings.store_path, count)  # fmt: skip
     shown = {**asdict(settings), "update_token": "(set)" if settings.update_token else None}

@@ -48,6 +48,7 @@ class WorkerPool:
             max_rows=settings.max_rows,
             memory_mb=settings.worker_memory_mb,
             store_path=str(settings.store_path) if settings.store_path else None,
+            data_dir=str(settings.data_dir) if settings.data_dir else None,
             catalogue_forms=catalogue_forms(),
         )
         self._context = multiprocessing.get_context("forkserver")
