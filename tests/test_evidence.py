@@ -35,7 +35,7 @@ def test_a_name_is_never_a_path_out_of_the_folder(tmp_path: Path) -> None:
 def test_a_missing_folder_is_said_to_be_missing(tmp_path: Path) -> None:
     texts = SourceTexts(SourcesLocation(tmp_path / "sources", "beside the data"))
     assert texts.find("x.txt", "ab") is None
-    assert texts.where("x.txt", "ab") == f"looked in {tmp_path / 'sources'} (beside the data), which is not a folder"
+    assert texts.where("x.txt", "ab") == f"looked in {tmp_path / 'sources'} (beside the data), which does not exist"
 
 
 def test_quotes_are_spans_of_whole_words() -> None:

@@ -96,7 +96,8 @@ class SourceTexts:
         """Where :meth:`find` looked, for the message when it found nothing."""
         folder = self.location.describe()
         if not self.location.path.is_dir():
-            return f"looked in {folder}, which is not a folder"
+            state = "is not a folder" if self.location.path.exists() else "does not exist"
+            return f"looked in {folder}, which {state}"
         by_name = [f'a file named "{file_name}"'] if file_name else []
         wanted = " or ".join(by_name + ([f"a file with SHA-256 {sha256}"] if sha256 else []))
         return f"looked in {folder} for {wanted or 'a file (the source has no ckg:fileName or ckg:sha256)'}"
