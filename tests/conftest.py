@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,25 @@ def oxigraph_kg() -> KnowledgeGraph:
 def term_index() -> TermIndex:
     """The label index of the shipped graph."""
     return index_for(shipped("oxigraph"))
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built once per test session (about 5 s)."""
+    folder = tmp_path_factory.mktemp("wheel")
+    command = [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w"]
+    completed = subprocess.run([*command, str(folder)], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    (built,) = folder.glob("clinical_kg-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def wheel_install(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the wheel is installed into, as site-packages would hold it (its dependencies are
+    this environment's): put it first on PYTHONPATH to run the installed package."""
+    target = tmp_path_factory.mktemp("site-packages")
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target)]
+    completed = subprocess.run([*command, str(wheel)], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    return target

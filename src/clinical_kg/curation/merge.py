@@ -22,7 +22,7 @@ from clinical_kg.canonical import canonical_turtle
 from clinical_kg.curation.checks import CandidateReport, validate_candidate
 from clinical_kg.errors import InputError
 from clinical_kg.results import compact
-from clinical_kg.transaction import DataTransaction
+from clinical_kg.transaction import DataTransaction, ensure_consistent
 from clinical_kg.vocab import CKG
 
 CHANGELOG = "changelog.jsonl"
@@ -137,6 +137,25 @@ def refuse_installed_copy(data_dir: Path, command: str) -> None:
         )
 
 
+def _check_and_plan(
+    path: Path, data_dir: Path, files: dict[str, Graph], sources_dir: Path | None, dry_run: bool = False
+) -> MergeResult:
+    """Validate the candidate at ``path`` against ``files`` and, if it conforms, plan where its new triples go."""
+    from clinical_kg.ingest import read_candidate
+
+    candidate = read_candidate(path)
+    data = Graph()
+    for graph in files.values():
+        data += graph
+    report = validate_candidate(
+        candidate, data, file=str(path), sources_dir=sources_dir, data_dir=data_dir, source_missing="Violation"
+    )
+    result = MergeResult(report, dry_run=dry_run)
+    if report.conforms:
+        result.added = plan_merge(candidate, files)
+    return result
+
+
 def add_candidate(
     path: Path,
     data_dir: Path,
@@ -153,24 +172,16 @@ def add_candidate(
     one), or a candidate whose triples are all in the data already. The installed copy of the
     data is refused (:func:`refuse_installed_copy`).
     """
-    from clinical_kg.ingest import read_candidate
-
+    if dry_run:  # reads only: no lock, nothing created in the data folder
+        ensure_consistent(data_dir)
+        files = {p.name: Graph().parse(p, format="turtle") for p in sorted(data_dir.glob("*.ttl"))}
+        return _check_and_plan(path, data_dir, files, sources_dir, dry_run=True)
     refuse_installed_copy(data_dir, "ckg add")
     with DataTransaction(data_dir) as tx:
         names = sorted(p.name for p in data_dir.glob("*.ttl"))
         files = {name: Graph().parse(data=tx.read_text(name), format="turtle") for name in names}
-        candidate = read_candidate(path)
-        data = Graph()
-        for graph in files.values():
-            data += graph
-        report = validate_candidate(
-            candidate, data, file=str(path), sources_dir=sources_dir, data_dir=data_dir, source_missing="Violation"
-        )
-        result = MergeResult(report, dry_run=dry_run)
-        if not report.conforms:
-            return result
-        result.added = plan_merge(candidate, files)
-        if dry_run or not result.added:
+        result = _check_and_plan(path, data_dir, files, sources_dir)
+        if not result.report.conforms or not result.added:
             return result
         for name, graph in result.added.items():
             tx.write_text(name, canonical_turtle(files[name] + graph))
@@ -179,7 +190,7 @@ def add_candidate(
             "who": curator or getpass.getuser(),
             "action": "add",
             "file": Path(path).name,
-            "sources": sorted(str(s) for s in set(candidate.objects(None, CKG.source))),
+            "sources": sorted(str(s) for g in result.added.values() for s in set(g.objects(None, CKG.source))),
             "triples": result.triples,
             "entities": result.entities(),
             "assertions": result.count(CKG.Assertion),
