@@ -16,8 +16,10 @@ def test_a_source_text_is_found_by_file_name_or_by_checksum(tmp_path: Path) -> N
     (tmp_path / "other.txt").write_text("another text", encoding="utf-8")
     sha = hashlib.sha256(SOURCE_TEXT.read_bytes()).hexdigest()
     texts = SourceTexts(SourcesLocation(tmp_path, "--sources-dir"))
-    assert texts.find("other.txt", sha).path == tmp_path / "other.txt"  # the name wins
-    assert texts.find(SOURCE_TEXT.name, sha).path == tmp_path / "renamed.txt"  # else the checksum
+    assert texts.find("other.txt", None).path == tmp_path / "other.txt"  # the name, with no checksum recorded
+    assert texts.find("other.txt", sha).path == tmp_path / "renamed.txt"  # the checksum over a changed text
+    assert texts.find(SOURCE_TEXT.name, sha).path == tmp_path / "renamed.txt"  # a renamed copy
+    assert texts.find("other.txt", "0" * 64).path == tmp_path / "other.txt"  # a changed text: checksum check fails
     assert texts.find(SOURCE_TEXT.name, None) is None
     assert texts.where(SOURCE_TEXT.name, None) == (
         f'looked in {tmp_path} (--sources-dir) for a file named "{SOURCE_TEXT.name}"'

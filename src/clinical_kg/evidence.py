@@ -1,10 +1,10 @@
 """Evidence quotes against the texts of their sources.
 
 The source texts are found in one folder (:func:`clinical_kg.resources.locate_sources`), each by
-the source's ``ckg:fileName`` or, failing that, by its recorded SHA-256 (a text saved under
-another name is still found). Names are only ever compared with the names of the files in that
-folder, never joined to it as a path, so a candidate's ``ckg:fileName`` cannot reach a file
-outside it.
+the source's ``ckg:fileName`` and its recorded SHA-256 (a text saved under another name is
+still found; see docs/decisions/0006-source-texts-and-data-location.md). Names are only ever
+compared with the names of the files in that folder, never joined to it as a path, so a
+candidate's ``ckg:fileName`` cannot reach a file outside it.
 
 A quote is good evidence when it is a verbatim span of the source (white space folded) that
 begins and ends on word boundaries and holds at least :data:`MIN_QUOTE_WORDS` words; its hedge,
@@ -77,11 +77,16 @@ class SourceTexts:
         return self._by_sha
 
     def find(self, file_name: str | None, sha256: str | None) -> SourceText | None:
-        """The text of the file named ``file_name`` in the folder, else of the file whose SHA-256 is
-        ``sha256``; None when neither is there or it is not UTF-8 text."""
-        path = self._files().get(file_name) if file_name else None
-        if path is None and sha256:
-            path = self._checksums().get(sha256.lower())
+        """The text of the source: the file named ``file_name`` if its SHA-256 is ``sha256`` (or
+        none is recorded), else the file whose SHA-256 is ``sha256`` (a renamed copy), else the file
+        named ``file_name`` (a changed text); None when there is none, or it is not UTF-8 text."""
+        named = self._read_text(self._files().get(file_name)) if file_name else None
+        if named is not None and (not sha256 or named.sha256 == sha256.lower()):
+            return named
+        by_checksum = self._read_text(self._checksums().get(sha256.lower())) if sha256 else None
+        return by_checksum or named
+
+    def _read_text(self, path: Path | None) -> SourceText | None:
         if path is None:
             return None
         if path not in self._read:
