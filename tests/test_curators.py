@@ -147,9 +147,10 @@ def test_4_a_statement_the_data_holds_the_other_way_round_is_warned(tmp_path: Pa
     assert message.startswith(f"the data states the reverse: ckgid:{s} ckg:causes ckgid:{o} (ckga:")
 
 
-def test_7_export_to_stdout(tmp_path: Path) -> None:
+def test_7_export_to_stdout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     result = ckg("export", "--format", "ntriples", "--out", "-")
-    assert result.exit_code == 0 and not (Path("-")).exists()
+    assert result.exit_code == 0 and list(tmp_path.iterdir()) == []  # no file named "-"
     assert len(Graph().parse(data=result.stdout, format="nt")) > 1000
     folder = ckg("export", "--format", "kgx", "--out", "-")
     assert folder.exit_code == 2 and "cannot go to stdout" in folder.stderr
