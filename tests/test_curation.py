@@ -123,9 +123,17 @@ def shacl_violations(folder: Path) -> list[str]:
     return [f"{compact(p.shape)} {compact(p.focus)}" for p in report.problems if p.severity_name == "Violation"]
 
 
-def changelog(folder: Path) -> list[dict]:
+def _entries(folder: Path) -> list[dict]:
     path = folder / CHANGELOG
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def changelog(folder: Path) -> list[dict]:
+    """The changelog lines written since ``folder`` was copied from data/; the shipped lines must be
+    there unchanged before them (a merge appends, it never rewrites the history)."""
+    entries, shipped = _entries(folder), _entries(DATA)
+    assert entries[: len(shipped)] == shipped
+    return entries[len(shipped) :]
 
 
 def minted(path: Path) -> Graph:

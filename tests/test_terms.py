@@ -50,10 +50,18 @@ def _lookup(text: str) -> list[str]:
         ("numb leg", ["leg-numbness"]),
         # issue 12: "sciatica pain" found nothing that a curator could use; sciatica's synonym is "sciatic nerve pain"
         ("sciatica pain", ["sciatica"]),
-        # issue 12: whole words only: "ice" is not in "practice" (mindfulness practice)
+        # issue 12: whole words only: "ice" is not in "practice" (mindfulness practice); issue 11: an
+        # exact match (cold therapy) brings its narrower terms
         (
             "ice",
-            ["cold-therapy", "cold-pack", "ice-burn", "ice-pack-massage", "spasms-not-relieved-by-home-treatment"],
+            [
+                "cold-therapy",
+                "cold-compress",
+                "cold-pack",
+                "ice-pack-massage",
+                "ice-burn",
+                "spasms-not-relieved-by-home-treatment",
+            ],
         ),
         # issue 12: a code matches exactly, never 9 "similar" codes
         ("MESH:D012585", ["sciatica"]),
@@ -77,4 +85,27 @@ def test_a_term_of_another_kind_points_to_the_questions_that_take_it() -> None:
         'back pain is a condition: try `ckg query causes-of-condition --param condition="back pain"` '
         "(or prevention-for-condition, red-flags, symptoms-of-condition, treatments-for-condition); "
         "symptom entities with a similar name: persistent pain, pain in a new area of the back"
+    )
+
+
+def test_lookup_of_a_split_term_shows_its_narrower_terms() -> None:
+    matches = TermIndex(shipped("oxigraph")).lookup("radiating leg pain")
+    assert [(str(m.iri)[len(CKGID) :], m.how) for m in matches[:4]] == [
+        ("radiating-leg-pain", "exact"),
+        ("pain-radiating-down-the-leg", "narrower"),
+        ("pain-radiating-to-the-legs", "narrower"),
+        ("pain-shooting-down-the-leg-to-the-foot", "narrower"),
+    ]
+
+
+@pytest.mark.parametrize("store", ["oxigraph", "memory"])
+def test_a_merged_entity_is_found_by_its_old_name_and_identifier(store: str) -> None:
+    index = TermIndex(shipped(store))
+    assert str(index.resolve("ruptured disc")) == CKGID + "herniated-disc"
+    assert str(index.resolve("ckgid:ruptured-disc")) == CKGID + "herniated-disc"
+    (first, *_) = index.lookup("ckgid:ruptured-disc")
+    assert (str(first.iri), first.matched, first.how) == (
+        CKGID + "herniated-disc",
+        "ckgid:ruptured-disc",
+        "retired identifier, replaced by this",
     )

@@ -53,6 +53,16 @@ _FITS_QUERY = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 ASK { $ENTITY a/rdfs:subClassOf* $CLASS }
 """
+# $TERMS and $ENTITY are IRIs serialised by rdflib (n3), never raw user text.
+_NARROWER_QUERY = """
+PREFIX ckg: <https://w3id.org/clinical-kg/vocab/>
+SELECT ?broader ?narrower WHERE { VALUES ?broader { $TERMS } ?narrower ckg:broader ?broader }
+"""
+_REPLACEMENT_QUERY = """
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
+SELECT ?replacement WHERE { $ENTITY owl:deprecated true ; dcterms:isReplacedBy ?replacement }
+"""
 
 # Codes that are CURIEs already (HP:0011868) and schemes given with a prefix (MESH:D012585).
 _XREF_PREFIXES = {"hpo": "", "mondo": "", "chebi": "", "icd10": "ICD10:", "icd10cm": "ICD10CM:", "mesh": "MESH:",
@@ -167,7 +177,9 @@ class TermIndex:
         any order, compared by word stems, so "numb leg" finds "leg numbness" and "ice" does not
         find "practice" ("words", fewest other words first); then labels and synonyms spelt
         alike that share a word stem with the text ("similar"). Codes match only exactly: a
-        MeSH or HPO code is never "similar" to another.
+        MeSH or HPO code is never "similar" to another. An exact match brings its narrower
+        entities ("narrower": a term split into several, such as radiating leg pain), and the
+        identifier of a merged entity brings the one that replaced it.
         """
         key = normalise(text)
         found: dict[URIRef, Match] = {}
@@ -183,7 +195,21 @@ class TermIndex:
         if iri is not None:
             label, kind = self.describe(iri)
             found[iri] = Match(iri, label, kind, compact(iri), "identifier")
+        retired = self._retired(text)
+        if retired is not None:
+            old, iri = retired
+            label, kind = self.describe(iri)
+            found[iri] = Match(iri, label, kind, compact(old), "retired identifier, replaced by this")
         add([key] if key in self.by_key else [], "exact")
+        exact = [m.iri for m in found.values()]
+        if exact:
+            # A term split into narrower ones (radiating leg pain) shows them with it.
+            terms = " ".join(e.n3() for e in exact)
+            rows = self.kg.query_trusted(_NARROWER_QUERY.replace("$TERMS", terms)).rows
+            for broader, narrower in sorted(rows, key=lambda row: (self.describe(row[1])[0].casefold(), row[1])):
+                if narrower not in found and narrower in self.classes:
+                    label, kind = self.describe(narrower)
+                    found[narrower] = Match(narrower, label, kind, self.describe(broader)[0], "narrower")
         wanted = stems(text)
         if wanted:
             holding = [k for k, s in self.by_stems.items() if wanted <= s and k != key]
@@ -205,6 +231,19 @@ class TermIndex:
             return iri if iri in self.classes else None
         return None
 
+    def _retired(self, text: str) -> tuple[URIRef, URIRef] | None:
+        """(retired IRI, its replacement) when ``text`` is the IRI or CURIE of an entity that was
+        merged into another (``owl:deprecated``, ``dcterms:isReplacedBy``), else None."""
+        value = text.strip().removeprefix("<").removesuffix(">")
+        curie = _CURIE.match(value)
+        if curie and curie.group(1) in prefix_map():
+            value = prefix_map()[curie.group(1)] + curie.group(2)
+        if not value.startswith(prefix_map()["ckgid"]) or any(c in value for c in '<>"{}|^`\\ '):
+            return None
+        old = URIRef(value)
+        rows = self.kg.query_trusted(_REPLACEMENT_QUERY.replace("$ENTITY", old.n3())).rows
+        return (old, rows[0][0]) if rows else None
+
     def resolve(self, text: str, parameter: str = "value", expected: URIRef | None = None) -> URIRef:
         """The one entity that ``text`` names, or a clear error with the closest labels.
 
@@ -217,6 +256,8 @@ class TermIndex:
         if exact is not None:
             return exact
         iri = self._iri(text)
+        if iri is None and (retired := self._retired(text)) is not None:
+            iri = retired[1]
         candidates = [iri] if iri is not None else sorted(self.by_key.get(normalise(text), ()))
         if not candidates:
             candidates = sorted(self.by_loose_key.get(loose_key(text), ()))
