@@ -11,7 +11,8 @@ from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 
 from clinical_kg import errors
-from clinical_kg.catalogue import load_catalogue, parse_query_file, run_query
+from clinical_kg.catalogue import CatalogueQuery, load_catalogue, parse_query_file, run_query, template_form
+from clinical_kg.catalogue_checked import CHECKED
 from clinical_kg.results import compact
 from clinical_kg.sparql_safety import check_query
 from tests.conftest import ROOT, index_for
@@ -92,6 +93,24 @@ def test_case(query: str, case: dict, kg) -> None:
         return
     result = run_query(kg, query, params, index=index_for(kg))
     assert _rows(result) == case["rows"]
+
+
+def test_every_shipped_template_was_checked_and_is_run_without_a_second_check(monkeypatch) -> None:
+    import clinical_kg.sparql_safety
+
+    monkeypatch.setattr(clinical_kg.sparql_safety, "check_query", lambda *_a: pytest.fail("checked again"))
+    assert len(CHECKED) == len(QUERY_FILES)
+    for query in load_catalogue().values():
+        assert template_form(query) == "SELECT"
+
+
+def test_a_template_changed_after_the_check_is_checked_when_it_runs() -> None:
+    shipped = load_catalogue()["assertions"]
+    changed = CatalogueQuery(
+        **{**vars(shipped), "text": shipped.text.replace("WHERE {", "WHERE { SERVICE <http://x/> { } ", 1)}
+    )
+    with pytest.raises(errors.QueryError, match="SERVICE is refused"):
+        template_form(changed)
 
 
 def test_catalogue_docs_are_current() -> None:

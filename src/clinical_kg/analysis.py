@@ -41,7 +41,7 @@ def clinical_network(kg: KnowledgeGraph) -> nx.MultiDiGraph:
     Only entity-to-entity statements are edges; population facts (literal objects) are left out.
     """
     network = nx.MultiDiGraph()
-    for s, p, o in kg.query(_CLINICAL_EDGES).rows:
+    for s, p, o in kg.query_trusted(_CLINICAL_EDGES).rows:
         if not isinstance(o, Literal):
             network.add_edge(str(s), str(o), key=str(p), relation=str(p))
     return network
@@ -49,10 +49,10 @@ def clinical_network(kg: KnowledgeGraph) -> nx.MultiDiGraph:
 
 def statistics(kg: KnowledgeGraph) -> dict[str, object]:
     """Counts by class, by relation, of assertions and sources, and the best-connected entities."""
-    by_class = {str(c): int(n) for c, n in kg.query(_CLASS_COUNTS).rows}
-    edges = kg.query(_CLINICAL_EDGES).rows
+    by_class = {str(c): int(n) for c, n in kg.query_trusted(_CLASS_COUNTS).rows}
+    edges = kg.query_trusted(_CLINICAL_EDGES).rows
     by_relation = dict(sorted(Counter(str(p) for _s, p, _o in edges).items()))
-    assertions, sources = kg.query(_COUNTS).rows[0]
+    assertions, sources = kg.query_trusted(_COUNTS).rows[0]
     network = clinical_network(kg)
     hubs = sorted(network.degree, key=lambda item: (-item[1], item[0]))[:10]
     return {

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from rdflib import Graph, Namespace
+import pyoxigraph as ox
 
 from clinical_kg.resources import prefixes_file
+
+if TYPE_CHECKING:
+    from rdflib import Graph
 
 
 @cache
 def prefix_map() -> dict[str, str]:
     """Prefix to namespace IRI, sorted by prefix."""
-    graph = Graph(bind_namespaces="none")
-    graph.parse(prefixes_file(), format="turtle")
-    return dict(sorted((prefix, str(ns)) for prefix, ns in graph.namespaces() if prefix))
+    parser = ox.parse(path=str(prefixes_file()), format=ox.RdfFormat.TURTLE)
+    for _ in parser:  # the prefixes are known once the file is read
+        pass
+    return dict(sorted((prefix, namespace) for prefix, namespace in parser.prefixes.items() if prefix))
 
 
 def bind_prefixes(graph: Graph) -> Graph:
     """Bind exactly the project's prefixes on ``graph`` (replacing rdflib's defaults) and return it."""
+    from rdflib import Namespace
+
     for prefix, namespace in prefix_map().items():
         graph.bind(prefix, Namespace(namespace), override=True, replace=True)
     return graph

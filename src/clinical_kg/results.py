@@ -13,11 +13,9 @@ import json
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
+from clinical_kg.choices import GRAPH_FORMATS
 from clinical_kg.namespaces import curie
 from clinical_kg.store import QueryResult
-
-RESULT_FORMATS = ("table", "csv", "tsv", "json")
-GRAPH_FORMATS = ("turtle", "nt", "json-ld", "xml")
 
 
 def _json_term(term: Node) -> dict[str, str]:

@@ -32,18 +32,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pyoxigraph as ox
-from oxrdflib import OxigraphStore
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Node
 
 from clinical_kg import resources
+from clinical_kg.choices import DEFAULT_STORE
 from clinical_kg.errors import InputError
 from clinical_kg.namespaces import bind_prefixes
-from clinical_kg.sparql_safety import check_query
 from clinical_kg.transaction import ensure_consistent, fsync_dir
 
-DEFAULT_STORE = "oxigraph"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
@@ -114,6 +111,8 @@ class KnowledgeGraph:
         ``prefixes`` are predeclared (prefix to namespace IRI), so positions in error
         messages stay those of ``text``.
         """
+        from clinical_kg.sparql_safety import check_query  # rdflib's SPARQL parser: loaded when a query needs it
+
         form = check_query(text, prefixes)
         return self._run(text, form, prefixes or {})
 
@@ -142,6 +141,9 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
     @property
     def graph(self) -> Graph:
         if self._graph is None:
+            from oxrdflib import OxigraphStore
+            from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
             self._graph = bind_prefixes(
                 Graph(store=OxigraphStore(store=self.store), identifier=DATASET_DEFAULT_GRAPH_ID)
             )

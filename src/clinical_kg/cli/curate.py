@@ -12,7 +12,6 @@ import click
 
 from clinical_kg.cli.group import CONTEXT, data_dir_option, data_location, handle_errors, main, open_kg, store_option
 from clinical_kg.resources import DataLocation
-from clinical_kg.results import compact
 
 
 def sources_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,6 +63,7 @@ def validate_command(
         _checking(location)
         _validate_candidates(files, fmt, strict, sources_dir, location.path)
         return
+    from clinical_kg.results import compact
     from clinical_kg.terms import TermIndex
     from clinical_kg.validation import format_report, validate_graph
 
@@ -171,6 +171,7 @@ def retract_command(assertion: str, reason: str, curator: str | None) -> None:
 
     from clinical_kg.curation import retract_assertion
     from clinical_kg.namespaces import prefix_map
+    from clinical_kg.results import compact
 
     iri = assertion.strip("<>")
     prefix, sep, local = iri.partition(":")

@@ -1,4 +1,9 @@
-"""The ``ckg`` group and what its commands share: options, loading the graph, error handling."""
+"""The ``ckg`` group and what its commands share: options, loading the graph, error handling.
+
+The command modules import only click and light modules at the top; each command imports what
+it uses (rdflib, Oxigraph, pySHACL, the server, rich) when it runs, so ``ckg --help`` and every
+command start without loading what they do not use (``tests/test_startup.py`` checks the imports).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from clinical_kg import __version__
+from clinical_kg.choices import DEFAULT_STORE, STORE_NAMES
 from clinical_kg.errors import ClinicalKGError, InputError
 from clinical_kg.resources import DataLocation, locate_data
-from clinical_kg.store import DEFAULT_STORE, STORES, KnowledgeGraph, open_graph
+
+if TYPE_CHECKING:
+    from clinical_kg.store import KnowledgeGraph
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -58,7 +66,7 @@ def store_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
     return click.option(
         "--store",
-        type=click.Choice(sorted(STORES)),
+        type=click.Choice(STORE_NAMES),
         default=None,
         expose_value=False,
         callback=_remember("ckg.store"),
@@ -81,6 +89,8 @@ def data_location() -> DataLocation:
 
 def open_kg() -> KnowledgeGraph:
     """The graph named by ``--store``, ``--store-path`` and ``--data-dir`` (or their variables)."""
+    from clinical_kg.store import open_graph
+
     meta = click.get_current_context().meta
     store = meta.get("ckg.store") or os.environ.get("CKG_STORE") or DEFAULT_STORE
     store_path = meta.get("ckg.store_path") or os.environ.get("CKG_STORE_PATH") or None

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
+from clinical_kg.choices import GRAPH_FORMATS, RESULT_FORMATS
 from clinical_kg.cli.group import CONTEXT, handle_errors, main, open_kg, store_option
 from clinical_kg.errors import InputError
-from clinical_kg.results import GRAPH_FORMATS, RESULT_FORMATS, compact, format_result
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, list[str]]:
@@ -62,6 +62,7 @@ def query_command(name: str, params: tuple[str, ...], fmt: str) -> None:
       ckg query differential-diagnosis -p symptoms=numbness -p symptoms=weakness --format json
     """
     from clinical_kg.catalogue import get_query, run_query
+    from clinical_kg.results import format_result
 
     query = get_query(name)
     result = run_query(open_kg(), name, _parse_params(params))
@@ -92,6 +93,7 @@ def sparql_command(source: Any, fmt: str | None) -> None:
       echo 'SELECT ?c WHERE { ?c a ckg:Condition } LIMIT 5' | ckg sparql -
     """
     from clinical_kg.namespaces import prefix_map
+    from clinical_kg.results import format_result
 
     result = open_kg().query(source.read(), prefixes=prefix_map())
     if result.graph is not None:
@@ -139,6 +141,7 @@ def lookup_command(text: str, limit: int) -> None:
       ckg lookup "back spasm"
       ckg lookup HP:0011868
     """
+    from clinical_kg.results import compact
     from clinical_kg.terms import TermIndex
 
     matches = TermIndex(open_kg()).lookup(text, limit=limit)
@@ -160,7 +163,10 @@ def stats_command(as_json: bool) -> None:
     Example:
       ckg stats
     """
+    from rdflib import URIRef
+
     from clinical_kg.analysis import statistics
+    from clinical_kg.results import compact
     from clinical_kg.terms import TermIndex
 
     kg = open_kg()
@@ -183,8 +189,6 @@ def stats_command(as_json: bool) -> None:
                f"{network['weakly_connected_components']} weakly connected components")  # fmt: skip
     click.echo("most connected:")
     for hub in network["hubs"]:
-        from rdflib import URIRef
-
         iri = URIRef(hub["entity"])
         click.echo(f"  {compact(iri):40} {labels.get(iri, ''):40} {hub['degree']}")
 
@@ -192,5 +196,7 @@ def stats_command(as_json: bool) -> None:
 def compact_iri(value: str) -> str:
     """A CURIE for an IRI given as a string."""
     from rdflib import URIRef
+
+    from clinical_kg.results import compact
 
     return compact(URIRef(value))
