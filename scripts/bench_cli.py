@@ -57,7 +57,8 @@ def floor_command(folder: Path) -> list[str]:
     """The floor script's command: the headline's final query text over the shipped files."""
     sys.path.insert(0, str(ROOT / "src"))
     from clinical_kg.catalogue import bind_parameters, get_query
-    from clinical_kg.store import open_graph, shipped_files
+    from clinical_kg.resources import shipped_files
+    from clinical_kg.store import open_graph
     from clinical_kg.terms import TermIndex
 
     name, values = HEADLINE

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from clinical_kg.catalogue import run_query
 from clinical_kg.cli import main
-from clinical_kg.store import load_store, open_graph, open_store, shipped_files
+from clinical_kg.resources import shipped_files
+from clinical_kg.store import load_store, open_graph, open_store
 from tests.conftest import ROOT, index_for, shipped
 from tests.test_catalogue import load_cases
 

@@ -38,6 +38,7 @@ CASES = {
     "query table": ([*HEADLINE], ("rich",), QUERYING),
     "lookup": (["lookup", "sciatica"], ("pyoxigraph",), ("rich", "yaml", *QUERYING)),
     "stats": (["stats"], ("networkx",), ("rich", "yaml", *QUERYING)),
+    "export turtle": (["export", "--format", "turtle"], ("pyoxigraph",), ("rdflib", "rich", "yaml", *QUERYING)),
 }
 
 

@@ -130,6 +130,20 @@ def data_files(folder: str | os.PathLike[str] | None = None) -> list[Path]:
     return sorted(data_dir(folder).glob("*.ttl"))
 
 
+def shipped_files(folder: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The vocabulary and every curated data file of ``folder`` (default: the folder found by
+    :func:`locate_data`): what ``clinical_kg.store.open_graph`` loads by default."""
+    return [vocabulary_file(), *data_files(folder)]
+
+
+def curated_files(folder: str | os.PathLike[str] | None = None) -> list[Path]:
+    """:func:`shipped_files`, after finishing a merge into the data folder that was interrupted."""
+    from clinical_kg.transaction import ensure_consistent
+
+    ensure_consistent(data_dir(folder))
+    return shipped_files(folder)
+
+
 @dataclass(frozen=True)
 class SourcesLocation:
     """The folder of source texts in use, and how it was found."""

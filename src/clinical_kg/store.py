@@ -35,11 +35,11 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from clinical_kg import resources
 from clinical_kg.choices import DEFAULT_STORE
 from clinical_kg.errors import InputError
 from clinical_kg.namespaces import bind_prefixes
-from clinical_kg.transaction import ensure_consistent, fsync_dir
+from clinical_kg.resources import curated_files
+from clinical_kg.transaction import fsync_dir
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
@@ -78,6 +78,21 @@ def from_oxigraph(term: object) -> Node | None:
             return Literal(term.value)  # rdflib's parsers give plain strings no datatype
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise TypeError(f"rdflib cannot represent the Oxigraph term {term!r}")
+
+
+def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """The pyoxigraph term for an rdflib IRI, blank node or literal (the inverse of :func:`from_oxigraph`)."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"Oxigraph has no term for {term!r}")
 
 
 def _rdflib_triple(statement: ox.Triple | ox.Quad) -> tuple[Node, Node, Node]:
@@ -231,18 +246,6 @@ class MemoryKnowledgeGraph(KnowledgeGraph):
 
 
 STORES: dict[str, type[KnowledgeGraph]] = {"oxigraph": OxigraphKnowledgeGraph, "memory": MemoryKnowledgeGraph}
-
-
-def shipped_files(data_dir: Path | None = None) -> list[Path]:
-    """The vocabulary and every curated data file of ``data_dir`` (default: the folder found by
-    :func:`clinical_kg.resources.locate_data`): what ``open_graph`` loads by default."""
-    return [resources.vocabulary_file(), *resources.data_files(data_dir)]
-
-
-def curated_files(data_dir: Path | None = None) -> list[Path]:
-    """:func:`shipped_files`, after finishing a merge into the data folder that was interrupted."""
-    ensure_consistent(resources.data_dir(data_dir))
-    return shipped_files(data_dir)
 
 
 def open_graph(

@@ -23,7 +23,7 @@ def export_command(fmt: str, out: Path | None) -> None:
 
     \b
     Formats and default outputs:
-      turtle     Turtle (canonical longturtle)         clinical-kg.ttl
+      turtle     Turtle, subjects sorted               clinical-kg.ttl
       ntriples   N-Triples, sorted lines               clinical-kg.nt
       nquads     N-Quads, a named graph per file       clinical-kg.nq
       rdfxml     RDF/XML                               clinical-kg.rdf
@@ -45,10 +45,10 @@ def export_command(fmt: str, out: Path | None) -> None:
     """
     import sys
 
-    from clinical_kg.export import export, export_to_stream, get_exporter, load_graph
+    from clinical_kg.export import export, export_to_stream, get_exporter, load_for
 
     get_exporter(fmt)  # an unknown format fails before the graph is loaded
-    graph = load_graph(data_dir=data_location().path)
+    graph = load_for(fmt, data_location().path)  # read by the engine the format's exporter uses
     if out is not None and str(out) == "-":
         export_to_stream(graph, fmt, sys.stdout.buffer)
         return

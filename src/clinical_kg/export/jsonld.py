@@ -25,7 +25,8 @@ from rdflib.term import Node
 
 from clinical_kg import resources
 from clinical_kg.errors import InputError
-from clinical_kg.export import triple_key, union_graph, write_text
+from clinical_kg.export import write_text
+from clinical_kg.export.graph import triple_key, union_graph
 
 CONTEXT_IRI = "https://w3id.org/clinical-kg/context.jsonld"
 

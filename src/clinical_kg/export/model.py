@@ -15,7 +15,7 @@ from functools import cached_property
 from rdflib import DCTERMS, RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from clinical_kg.export import union_graph
+from clinical_kg.export.graph import union_graph
 from clinical_kg.namespaces import curie as namespace_curie
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.vocab import CKG

@@ -34,7 +34,8 @@ from rdflib.term import Node
 
 from clinical_kg import __version__
 from clinical_kg.errors import InputError
-from clinical_kg.export import FORMATS, export, load_graph, union_graph, write_text
+from clinical_kg.export import FORMATS, export, write_text
+from clinical_kg.export.graph import load_graph, union_graph
 from clinical_kg.export.jsonld import context_file
 from clinical_kg.export.model import curie
 from clinical_kg.vocab import CKG
