@@ -1,6 +1,7 @@
-"""Benchmark the stores on synthetic clinical-shaped graphs: load, catalogue, validation, export.
+"""Benchmark the stores on synthetic clinical-shaped graphs: load, catalogue, validation, export; and the CLI.
 
 Usage: python scripts/bench.py [--sizes 10k,100k,1M] [--json PATH] [--seed S] [--stores oxigraph,memory]
+                               [--cli-runs N] [--before SRC]
 
 For each size, a graph from scripts/generate_synthetic.py (with the vocabulary) is timed on
 each store, each store in its own process so that its peak memory is its own:
@@ -12,12 +13,20 @@ each store, each store in its own process so that its peak memory is its own:
 - ``index``: building the label index (``TermIndex``) once, as every command does.
 - ``query:NAME``: each catalogue query through ``run_query`` (term resolution from the label
   included), with parameters at a hub term (the most connected entity of the parameter's class,
-  such as "pain") and at a leaf term (one with a single statement); median of repeated runs.
+  such as "synthetic pain") and at a leaf term (one with a single statement); median of repeated runs.
 - ``validate:full``: SHACL validation of the whole graph, as ``ckg validate`` runs it;
   ``validate:incremental``: a 100-triple candidate checked with
   ``clinical_kg.curation.validate_candidate`` (its neighbourhood only).
-- ``export:nt``, ``export:ttl``: the engine's serialiser (``Store.dump`` on Oxigraph,
-  ``Graph.serialize`` on rdflib) into memory.
+- ``validate:disk`` (``oxigraph`` only): the whole on-disk store validated as ``ckg validate
+  --store-path`` does (``validate_kg``: copied into memory when it fits); ``validate:disk-in-place``:
+  the on-disk store validated where it is.
+- ``export:nt``, ``export:ttl``: ``ckg export``'s RDF exporters (``clinical_kg.export.rdf``:
+  Oxigraph's serialisers, canonical blank nodes, sorted) from the store (Oxigraph) or the rdflib
+  graph (memory) into a file.
+
+Then, unless ``--cli-runs 0``, ``scripts/bench_cli.py`` times ``ckg`` commands end to end on the
+shipped graph against the raw-pyoxigraph floor (``scripts/floor.py``) in the same run, and with
+``--before SRC`` an older source tree beside this one.
 
 It prints a Markdown table (seconds, the ratio memory/oxigraph, rows, peak RSS) and with
 ``--json`` writes a list of records {"size", "operation", "store", "median_s", "rows",
@@ -27,7 +36,6 @@ It prints a Markdown table (seconds, the ratio memory/oxigraph, rows, peak RSS) 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -43,8 +51,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "scripts")]  # this checkout's package, whatever is installed
 
+import bench_cli  # noqa: E402
 from generate_synthetic import generate, parse_size  # noqa: E402
 
 QUERY_BUDGET_S = 20.0  # repeat a query up to 7 times, while the runs stay within this budget
@@ -140,7 +149,7 @@ def candidate_graph(kg: Any) -> Any:
     graph.add((new, RDF.type, CKG.Symptom))
     graph.add((new, SKOS.prefLabel, Literal("benchmark candidate symptom", lang="en")))
     graph.add((new, SKOS.definition, Literal("A symptom added by the benchmark.", lang="en")))
-    graph.add((new, CKG.broader, URIRef("https://w3id.org/clinical-kg/id/pain")))
+    graph.add((new, CKG.broader, URIRef("https://w3id.org/clinical-kg/id/synthetic-pain")))
     for i, condition in enumerate([*conditions, conditions[0]]):
         predicate, obj = (CKG.hasSymptom, new) if i < 11 else (CKG.riskFactorFor, conditions[1])
         record = URIRef(f"https://w3id.org/clinical-kg/assertion/benchmark{i:08x}")
@@ -154,15 +163,20 @@ def candidate_graph(kg: Any) -> Any:
 
 def worker(store: str, size: int, path: Path, out: Path) -> None:
     """Time every operation on one store; write the records to ``out`` as JSON."""
-    import pyoxigraph as ox
+    with tempfile.TemporaryDirectory(prefix="ckg-bench-") as folder:  # the on-disk store, the exports
+        _time_operations(store, size, path, out, Path(folder))
+
+
+def _time_operations(store: str, size: int, path: Path, out: Path, folder: Path) -> None:
     from rdflib import Graph
 
     from clinical_kg import resources
     from clinical_kg.catalogue import run_query
     from clinical_kg.curation import validate_candidate
+    from clinical_kg.export.rdf import export_ntriples, export_turtle
     from clinical_kg.store import load_store, open_graph, open_store
     from clinical_kg.terms import TermIndex
-    from clinical_kg.validation import validate_graph
+    from clinical_kg.validation import validate_graph, validate_kg
 
     records: list[dict[str, Any]] = []
 
@@ -192,14 +206,13 @@ def worker(store: str, size: int, path: Path, out: Path) -> None:
 
     files = [resources.vocabulary_file(), path]
     if store == "oxigraph":
-        with tempfile.TemporaryDirectory(prefix="ckg-bench-") as folder:
-            start = time.perf_counter()
-            load_store(Path(folder) / "store", files)
-            record("load:disk", time.perf_counter() - start)
-            start = time.perf_counter()
-            disk = open_store(Path(folder) / "store")
-            record("reopen:disk", time.perf_counter() - start)
-            del disk
+        start = time.perf_counter()
+        load_store(folder / "store", files)
+        record("load:disk", time.perf_counter() - start)
+        start = time.perf_counter()
+        disk = open_store(folder / "store")
+        record("reopen:disk", time.perf_counter() - start)
+        del disk
     start = time.perf_counter()
     kg = open_graph(store, files)  # the default store keeps the graph in memory, as `ckg query` does
     record("load", time.perf_counter() - start)
@@ -214,28 +227,18 @@ def worker(store: str, size: int, path: Path, out: Path) -> None:
         return validate_graph(kg.graph)  # as `ckg validate` does
 
     attempt("validate:full", full, 0)
+    if store == "oxigraph":
+        attempt("validate:disk", lambda: validate_kg(open_store(folder / "store")), 0)  # `ckg validate --store-path`
+        attempt("validate:disk-in-place", lambda: validate_graph(open_store(folder / "store").store), 0)
     data = kg.graph
     candidate = candidate_graph(kg)  # built once, outside the timing; each run checks a fresh copy
 
     # validate_candidate names the candidate's blank-node records in place: each run gets a copy
     attempt("validate:incremental", lambda: validate_candidate(Graph() + candidate, data), 10)
 
-    if store == "oxigraph":
-
-        def dump(fmt: ox.RdfFormat) -> int:
-            buffer = io.BytesIO()
-            kg.store.dump(buffer, fmt, from_graph=ox.DefaultGraph())
-            return len(buffer.getvalue())
-
-        seconds, _, _ = timed(lambda: dump(ox.RdfFormat.N_TRIPLES), budget=0)
-        record("export:nt", seconds)
-        seconds, _, _ = timed(lambda: dump(ox.RdfFormat.TURTLE), budget=0)
-        record("export:ttl", seconds)
-    else:
-        seconds, _, _ = timed(lambda: kg.graph.serialize(format="nt"), budget=0)
-        record("export:nt", seconds)
-        seconds, _, _ = timed(lambda: kg.graph.serialize(format="turtle"), budget=0)
-        record("export:ttl", seconds)
+    source = kg.store if store == "oxigraph" else kg.graph
+    attempt("export:nt", lambda: export_ntriples(source, folder / "export.nt"), 0)
+    attempt("export:ttl", lambda: export_turtle(source, folder / "export.ttl"), 0)
     out.write_text(json.dumps(records))
 
 
@@ -283,6 +286,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic graphs (default 1)")
     parser.add_argument("--json", type=Path, default=None, help="write the records as JSON to this file")
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT_S, help="seconds one run may take (default 120)")
+    parser.add_argument("--cli-runs", type=int, default=7, help="timed runs of each CLI command (default 7; 0: none)")
+    parser.add_argument("--before", type=Path, default=None, help="an older source tree to time the CLI of too")
     parser.add_argument("--worker", nargs=4, metavar=("STORE", "SIZE", "NT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     TIME_LIMIT_S = args.time_limit
@@ -315,10 +320,17 @@ def main() -> None:
                     check=True,
                 )
                 records += json.loads(out.read_text())
+    cli: list[dict[str, Any]] = []
+    if args.cli_runs:
+        print("the CLI on the shipped graph, against the floor:", file=sys.stderr)
+        trees = {"after": ROOT / "src"} if args.before is None else {"before": args.before, "after": ROOT / "src"}
+        cli = bench_cli.measure(args.cli_runs, trees)
     if args.json:
-        args.json.write_text(json.dumps(records, indent=1) + "\n")
-    print(f"Machine: {machine()}\n")
+        args.json.write_text(json.dumps(records + cli, indent=1) + "\n")
+    print(f"Machine: {machine()}; load average at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print(table(records, stores))
+    if cli:
+        print(bench_cli.table(cli))
 
 
 if __name__ == "__main__":

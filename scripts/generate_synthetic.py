@@ -5,11 +5,14 @@ Usage: python scripts/generate_synthetic.py --triples N [--seed S] [--out FILE]
 The graph uses the clinical-kg vocabulary the way the curated data does: conditions, symptoms,
 causes, treatments (medications, procedures, physical therapy, self-care, lifestyle changes),
 diagnostic tests and anatomical locations, each with a unique preferred label, a synonym and a
-definition; ckg:broader hierarchies (symptoms four levels deep under a few roots such as "pain");
+definition; ckg:broader hierarchies (symptoms four levels deep under a few roots such as
+"synthetic pain"); every entity label starts with "synthetic ", so labels and ``ckgid:`` IRIs
+never meet the curated ones and the graph can be loaded together with the shipped data;
 and clinical statements, each a plain triple plus a ckg:Assertion record with its source
 document, an evidence quote and often a hedge (red flags with urgency and advice, a few negated
 and attributed records). Degrees are skewed: objects are drawn from a Zipf-like distribution,
-so hub symptoms ("pain", "fatigue") are shared by many conditions while most terms are leaves.
+so hub symptoms ("synthetic pain", "synthetic fatigue") are shared by many conditions while
+most terms are leaves.
 
 It writes N-Triples (``.nt``, the default, also to stdout with ``--out -``), or Turtle for
 ``.ttl``, optionally gzipped (``.gz``), with about N triples. Load it together with the
@@ -42,6 +45,7 @@ SKOS = "http://www.w3.org/2004/02/skos/core#"
 DCT = "http://purl.org/dc/terms/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
+LABEL_PREFIX = "synthetic "  # of every entity label, hence of every ckgid: IRI (slug of the label)
 HUB_SYMPTOMS = ["pain", "fatigue", "fever", "weakness", "numbness", "stiffness", "swelling", "dizziness"]
 QUALIFIERS = [
     "acute", "chronic", "intermittent", "radiating", "sharp", "dull", "burning", "throbbing", "mild",
@@ -118,10 +122,12 @@ class Generator:
         self.weights: dict[str, list[float]] = {}
 
     def unique_label(self, base: str) -> str:
-        label, n = base, 1
+        """``synthetic BASE``, numbered if taken: the prefix keeps every synthetic label and IRI
+        apart from the curated ones, so the graph can be loaded with the shipped data."""
+        label, n = LABEL_PREFIX + base, 1
         while label in self.labels:
             n += 1
-            label = f"{base} {n}"
+            label = f"{LABEL_PREFIX}{base} {n}"
         self.labels.add(label)
         return label
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from clinical_kg.catalogue import run_query
 from clinical_kg.cli import main
 from clinical_kg.resources import shipped_files
+from clinical_kg.results import compact
 from clinical_kg.store import load_store, open_graph, open_store
 from tests.conftest import ROOT, index_for, shipped
 from tests.test_catalogue import load_cases
@@ -101,3 +102,33 @@ def test_a_killed_load_leaves_the_previous_store_usable(tmp_path: Path) -> None:
     aside = store.parent / f".{store.name}.old-test"  # killed between the two renames of the swap
     store.rename(aside)
     assert len(open_store(store)) == before
+
+
+@pytest.mark.parametrize("fits", [True, False], ids=["copied into memory", "validated on disk"])
+def test_validating_an_on_disk_store_reports_what_the_memory_store_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fits: bool
+) -> None:
+    import clinical_kg.store
+    from clinical_kg import resources
+    from clinical_kg.validation import validate_graph, validate_kg
+
+    files = [resources.vocabulary_file(), ROOT / "tests/shapes/invalid/Assertion-evidenceQuote--blank.ttl"]
+    load_store(tmp_path / "store", files)
+    monkeypatch.setattr(clinical_kg.store, "fits_in_memory", lambda _path: fits)
+    copies = []
+    in_memory = clinical_kg.store.OxigraphKnowledgeGraph.in_memory
+    monkeypatch.setattr(
+        clinical_kg.store.OxigraphKnowledgeGraph, "in_memory", lambda kg: copies.append(kg) or in_memory(kg)
+    )
+
+    def pairs(report) -> set[tuple[str, str]]:
+        return {(compact(p.shape), compact(p.focus)) for p in report.problems}
+
+    expected = {("ckgsh:Assertion-evidenceQuote", "ckga:spasm-has-dull-ache")}
+    assert pairs(validate_kg(open_store(tmp_path / "store"))) == pairs(
+        validate_graph(open_graph("oxigraph", files).store)
+    )
+    assert pairs(validate_kg(open_store(tmp_path / "store"))) == expected
+    assert len(copies) == (2 if fits else 0)
+    result = CliRunner().invoke(main, ["validate", "--store-path", str(tmp_path / "store")])
+    assert result.exit_code == 1 and "ckga:spasm-has-dull-ache" in result.output

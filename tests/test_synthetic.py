@@ -61,7 +61,7 @@ def test_clinical_shape(graph: Graph) -> None:
     assert max(depth.values()) == 3
     # skewed degrees: the hub symptom is shared by many conditions, most symptoms by few
     degree = Counter(graph.objects(None, CKG.hasSymptom))
-    pain = next(graph.subjects(SKOS.prefLabel, next(o for o in graph.objects() if str(o) == "pain")))
+    pain = next(graph.subjects(SKOS.prefLabel, next(o for o in graph.objects() if str(o) == "synthetic pain")))
     assert degree[pain] == max(degree.values()) and degree[pain] > 4 * sorted(degree.values())[len(degree) // 2]
     # labels and synonyms are unique, ignoring case
     labels = [str(o).lower() for o in graph.objects(None, SKOS.prefLabel)] + [
@@ -78,3 +78,17 @@ def test_command_line_writes_the_same_graph(tmp_path) -> None:
     subprocess.run([sys.executable, str(SCRIPT), "--triples", "2k", "--seed", "3", "--out", str(out)], check=True)
     written = Graph().parse(data=__import__("gzip").decompress(out.read_bytes()).decode(), format="turtle")
     assert len(written) == len(Graph().parse(data=ntriples(2_000, 3), format="nt"))
+
+
+def test_labels_and_iris_never_meet_the_curated_ones(graph: Graph) -> None:
+    shipped = Graph()
+    for path in resources.shipped_files():
+        shipped.parse(path, format="turtle")
+    names = (SKOS.prefLabel, SKOS.altLabel)
+    curated = {str(o).casefold() for p in names for o in shipped.objects(None, p)}
+    synthetic = {str(o).casefold() for p in names for o in graph.objects(None, p)}
+    assert synthetic and all("synthetic" in name for name in synthetic)
+    assert curated & synthetic == set()
+    assert set(shipped.subjects()) & set(graph.subjects()) == set()
+    # loaded together with the shipped data, the synthetic graph adds no problem of its own
+    assert validate_graph(shipped + graph).problems == validate_graph(shipped).problems

@@ -148,10 +148,19 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
 
     store_name = "oxigraph"
 
-    def __init__(self, store: ox.Store | None = None) -> None:
+    def __init__(self, store: ox.Store | None = None, path: Path | None = None) -> None:
         self.store = store if store is not None else ox.Store()
+        self.path = path  # the folder of an on-disk store; None in memory
         self._graph: Graph | None = None
         self._memory: Graph | None = None
+
+    def in_memory(self) -> OxigraphKnowledgeGraph:
+        """This graph in an in-memory store: itself when it is in memory, else a copy of the default graph."""
+        if self.path is None:
+            return self
+        copy = ox.Store()
+        copy.bulk_extend(self.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+        return OxigraphKnowledgeGraph(copy)
 
     @property
     def graph(self) -> Graph:
@@ -337,7 +346,34 @@ def open_store(path: Path, read_only: bool = True) -> OxigraphKnowledgeGraph:
         store = ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
     except OSError as exc:
         raise InputError(f"{path} is not an Oxigraph store: {exc}", hint="build one with `ckg load`") from None
-    return OxigraphKnowledgeGraph(store)
+    return OxigraphKnowledgeGraph(store, path)
+
+
+MEMORY_PER_STORED_BYTE = 12
+"""About how many bytes of memory an on-disk store takes per byte of its folder once copied into
+memory (measured at 100k and 1M synthetic triples: 8 to 9; rounded up for the work done on it)."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux's MemAvailable, else the free physical pages), None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:  # counts the caches the kernel can drop
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return None
+
+
+def fits_in_memory(path: Path) -> bool:
+    """Whether a copy of the on-disk store at ``path`` fits in the memory available now (False when unknown)."""
+    stored = sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+    available = available_memory()
+    return available is not None and stored * MEMORY_PER_STORED_BYTE < available
 
 
 def load_store(path: Path, files: Sequence[Path] | None = None, progress: Progress | None = None) -> int:

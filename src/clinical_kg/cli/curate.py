@@ -65,12 +65,12 @@ def validate_command(
         return
     from clinical_kg.results import compact
     from clinical_kg.terms import TermIndex
-    from clinical_kg.validation import format_report, validate_graph
+    from clinical_kg.validation import format_report, validate_kg
 
     if not click.get_current_context().meta.get("ckg.store_path"):
         _checking(location)
     kg = open_kg()
-    report = validate_graph(kg.graph)  # on Oxigraph, the store itself: no copy
+    report = validate_kg(kg)
     if fmt == "turtle":
         click.echo(report.graph.serialize(format="turtle"), nl=False)
     elif fmt == "json":
