@@ -61,6 +61,13 @@ def test_table_uses_curies_and_counts_rows() -> None:
     assert table.rstrip().endswith("2 rows")
 
 
+def test_table_shows_values_verbatim() -> None:
+    # rich read "[sic]" as a style and ":smile:" as an emoji in the cells: a quote lost its words
+    quote = "a [1] b [sic] c [bold]x[/bold] d :smile:"
+    table = to_table(QueryResult("SELECT", variables=["quote"], rows=[(Literal(quote),)]), width=100)
+    assert quote in table
+
+
 @pytest.mark.parametrize("width", [80, 120])
 def test_tables_fit_the_terminal_and_wrap_quotes_rather_than_cut_them(width: int) -> None:
     # issue 12: tables were always 216 columns wide, and quotes were cut at 60 characters

@@ -116,6 +116,7 @@ def to_table(result: QueryResult, title: str | None = None, width: int | None = 
     the exact values."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     if result.form == "ASK":
         return "yes\n" if result.boolean else "no\n"
@@ -143,7 +144,7 @@ def to_table(result: QueryResult, title: str | None = None, width: int | None = 
     for header, column_width in zip(headers, widths, strict=True):
         table.add_column(header, overflow="fold", width=column_width)
     for cells in rows:
-        table.add_row(*cells)
+        table.add_row(*map(Text, cells))  # as Text: no console markup or emoji codes read in the values
     console = Console(file=io.StringIO(), width=width, no_color=True)
     console.print(table)
     console.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
