@@ -7,5 +7,6 @@ Kept apart from the modules that implement them (:mod:`clinical_kg.store`,
 
 DEFAULT_STORE = "oxigraph"
 STORE_NAMES = ("memory", "oxigraph")  # the keys of clinical_kg.store.STORES (a test keeps them equal)
+REMOTE_STORE = "sparql"  # an external SPARQL server (--endpoint): clinical_kg.remote
 RESULT_FORMATS = ("table", "csv", "tsv", "json")  # SELECT and ASK results
 GRAPH_FORMATS = ("turtle", "nt", "json-ld", "xml")  # CONSTRUCT and DESCRIBE results

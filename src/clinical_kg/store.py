@@ -6,6 +6,8 @@ Two engines, chosen by name (``STORES``):
   directly (fast, linear-time REGEX); ``KnowledgeGraph.graph`` is an rdflib view of the same
   store through oxrdflib, so rdflib's API stays the interface.
 - ``memory``: rdflib's memory store and SPARQL engine, the reference implementation.
+- ``sparql``: an external SPARQL server (``open_graph(endpoint=...)``, ``--endpoint URL``), loaded
+  there by ``ckg load --endpoint``: see :mod:`clinical_kg.remote` (imported only when used).
 
 An ``oxigraph`` graph may live on disk (``open_graph(store_path=DIR)``): :func:`load_store`
 bulk-loads files with Oxigraph's parsers into a new folder, checks it and renames it into
@@ -29,17 +31,20 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from clinical_kg.choices import DEFAULT_STORE
+from clinical_kg.choices import DEFAULT_STORE, REMOTE_STORE
 from clinical_kg.errors import InputError
 from clinical_kg.namespaces import bind_prefixes
 from clinical_kg.resources import curated_files
 from clinical_kg.transaction import fsync_dir
+
+if TYPE_CHECKING:
+    from clinical_kg.remote.config import Endpoint
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
@@ -263,15 +268,26 @@ def open_graph(
     *,
     store_path: Path | None = None,
     data_dir: Path | None = None,
+    endpoint: Endpoint | None = None,
 ) -> KnowledgeGraph:
     """Load the vocabulary and the curated data (or ``files``) into a new store of the named kind.
 
     The data is that of ``data_dir``, else of the folder :func:`clinical_kg.resources.locate_data`
     finds. With ``store_path``, the graph is the on-disk Oxigraph store there, opened read-only;
-    it is built first from those files when the folder is missing or empty.
+    it is built first from those files when the folder is missing or empty. With
+    ``endpoint`` (or the store ``sparql``), the graph is the one ``ckg load --endpoint`` put on
+    that SPARQL server.
     """
+    if endpoint is not None or store == REMOTE_STORE:
+        if endpoint is None:
+            raise InputError("the sparql store needs the server's URL", hint="give --endpoint URL")
+        if store_path is not None or files is not None:
+            raise InputError("--endpoint and --store-path name two different stores", hint="give one of them")
+        from clinical_kg.remote import SparqlKnowledgeGraph
+
+        return SparqlKnowledgeGraph(endpoint)
     if store not in STORES:
-        raise InputError(f"unknown store {store!r}", hint=f"choose one of: {', '.join(STORES)}")
+        raise InputError(f"unknown store {store!r}", hint=f"choose one of: {', '.join((*STORES, REMOTE_STORE))}")
     if store_path is not None:
         if store != "oxigraph":
             raise InputError(f"--store-path needs the oxigraph store, not {store!r}", hint="leave out --store")

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from clinical_kg.cli.group import CONTEXT, data_dir_option, data_location, handle_errors, main
+from clinical_kg.cli.group import (
+    CONTEXT,
+    data_dir_option,
+    data_location,
+    endpoint,
+    endpoint_options,
+    handle_errors,
+    main,
+)
 from clinical_kg.errors import InputError
 
 
@@ -106,10 +114,10 @@ def release_command(out: Path, previous: Path | None, day: str | None, force: bo
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--store-path",
-    required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of the on-disk Oxigraph store to build (an existing store there is replaced).",
 )
+@endpoint_options
 @click.option(
     "--shipped/--no-shipped",
     default=True,
@@ -118,28 +126,46 @@ def release_command(out: Path, previous: Path | None, day: str | None, force: bo
 )
 @data_dir_option
 @handle_errors
-def load_command(files: tuple[Path, ...], store_path: Path, shipped: bool) -> None:
-    """Bulk-load Turtle, N-Triples or N-Quads files (or .gz of them) into an on-disk store.
+def load_command(files: tuple[Path, ...], store_path: Path | None, shipped: bool) -> None:
+    """Bulk-load Turtle, N-Triples or N-Quads files (or .gz of them) into an on-disk store or a SPARQL server.
 
-    The store is built in a new folder and renamed into place only when complete, so an
-    interrupted load leaves the previous store as it was. Query it with --store-path.
+    An on-disk store (--store-path) is built in a new folder and renamed into place only when
+    complete, so an interrupted load leaves the previous store as it was. On a SPARQL server
+    (--endpoint, with --update-endpoint and --graph-store where the server has them), each file
+    replaces its named graph and the graphs of an earlier load that this one lacks are dropped:
+    loading twice never appends (see docs/remote-stores.md). Query it with the same option.
 
     \b
-    Example:
+    Examples:
       ckg load hpo.nt.gz --store-path kg-store
       ckg query conditions-causing-symptom --store-path kg-store --param symptom=pain
+      ckg load --endpoint http://127.0.0.1:7878/query --update-endpoint http://127.0.0.1:7878/update \\
+               --graph-store http://127.0.0.1:7878/store
     """
     import time
 
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+    from clinical_kg.store import curated_files
 
-    from clinical_kg.store import curated_files, load_store
-
+    remote = endpoint()
+    if (store_path is None) == (remote is None):
+        raise InputError("give --store-path DIR or --endpoint URL (one of them)", hint="see `ckg load --help`")
     paths = [*(curated_files(data_location().path) if shipped else []), *files]
     if not paths:
         raise InputError("nothing to load", hint="name files, or leave out --no-shipped")
     start = time.perf_counter()
+    if remote is not None:
+        from clinical_kg.remote.load import load_endpoint
+
+        count, graphs = load_endpoint(remote, paths)
+        seconds = time.perf_counter() - start
+        click.echo(f"{remote.query_url}: {count} triples in {graphs} graphs from {len(paths)} files in "
+                   f"{seconds:.1f} s", err=True)  # fmt: skip
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from clinical_kg.store import load_store
+
     columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("loading", total=sum(p.stat().st_size for p in paths))

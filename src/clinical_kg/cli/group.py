@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from clinical_kg import __version__
-from clinical_kg.choices import DEFAULT_STORE, STORE_NAMES
+from clinical_kg.choices import DEFAULT_STORE, REMOTE_STORE, STORE_NAMES
 from clinical_kg.errors import ClinicalKGError, InputError
 from clinical_kg.resources import DataLocation, locate_data
 
@@ -51,9 +51,49 @@ def data_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+ENDPOINT_OPTIONS = [
+    ("--endpoint", "CKG_ENDPOINT", "The graph is on this SPARQL server's query URL, put there by `ckg load "
+     "--endpoint` (env CKG_ENDPOINT; credentials: CKG_ENDPOINT_USER and CKG_ENDPOINT_PASSWORD, or ~/.netrc)."),
+    ("--update-endpoint", "CKG_UPDATE_ENDPOINT", "The server's SPARQL Update URL, for `ckg load` (env "
+     "CKG_UPDATE_ENDPOINT; default: --endpoint)."),
+    ("--graph-store", "CKG_GRAPH_STORE", "The server's Graph Store Protocol URL: `ckg load` sends each file there in "
+     "one PUT (env CKG_GRAPH_STORE; default: through SPARQL Update)."),
+]  # fmt: skip
+
+
+def endpoint_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--endpoint URL [--update-endpoint URL] [--graph-store URL]``: an external SPARQL server.
+
+    Each is accepted before the subcommand too. Credentials are never options: CKG_ENDPOINT_USER
+    and CKG_ENDPOINT_PASSWORD, or ~/.netrc (:mod:`clinical_kg.remote.config`).
+    """
+    for name, _variable, text in reversed(ENDPOINT_OPTIONS):
+        command = click.option(name, metavar="URL", default=None, expose_value=False,
+                               callback=_remember("ckg." + name.lstrip("-")), help=text)(command)  # fmt: skip
+    return command
+
+
+def endpoint() -> Any:
+    """The :class:`clinical_kg.remote.config.Endpoint` named by ``--endpoint`` (or CKG_ENDPOINT) and its
+    companions, or None."""
+    meta = click.get_current_context().meta
+    urls = {name: meta.get("ckg." + name.lstrip("-")) or os.environ.get(variable) or None
+            for name, variable, _text in ENDPOINT_OPTIONS}  # fmt: skip
+    if not urls["--endpoint"]:
+        for name in ("--update-endpoint", "--graph-store"):
+            if urls[name]:
+                raise InputError(f"{name} needs --endpoint URL too", hint="give the server's query URL")
+        return None
+    from clinical_kg.remote.config import configure
+
+    return configure(urls["--endpoint"], urls["--update-endpoint"], urls["--graph-store"])
+
+
 def store_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--store NAME`` (env CKG_STORE), ``--store-path DIR`` (env CKG_STORE_PATH) and ``--data-dir DIR``:
-    which engine holds the graph, and where its data is. Each is accepted before the subcommand too."""
+    """``--store NAME`` (env CKG_STORE), ``--store-path DIR`` (env CKG_STORE_PATH), ``--endpoint URL`` (env
+    CKG_ENDPOINT) and ``--data-dir DIR``: which engine holds the graph, and where its data is. Each is
+    accepted before the subcommand too."""
+    command = endpoint_options(command)
     command = data_dir_option(command)
     command = click.option(
         "--store-path",
@@ -66,12 +106,12 @@ def store_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
     return click.option(
         "--store",
-        type=click.Choice(STORE_NAMES),
+        type=click.Choice((*STORE_NAMES, REMOTE_STORE)),
         default=None,
         expose_value=False,
         callback=_remember("ckg.store"),
-        help=f"Engine that holds the graph (env CKG_STORE): oxigraph (fast, default) or memory (rdflib, the "
-        f"reference). [default: {DEFAULT_STORE}]",
+        help=f"Engine that holds the graph (env CKG_STORE): oxigraph (fast, default), memory (rdflib, the "
+        f"reference) or sparql (an external server: --endpoint, which implies it). [default: {DEFAULT_STORE}]",
     )(command)
 
 
@@ -88,11 +128,14 @@ def data_location() -> DataLocation:
 
 
 def open_kg() -> KnowledgeGraph:
-    """The graph named by ``--store``, ``--store-path`` and ``--data-dir`` (or their variables)."""
+    """The graph named by ``--store``, ``--store-path``, ``--endpoint`` and ``--data-dir`` (or their variables)."""
     from clinical_kg.store import open_graph
 
     meta = click.get_current_context().meta
     store = meta.get("ckg.store") or os.environ.get("CKG_STORE") or DEFAULT_STORE
+    remote = endpoint()
+    if remote is not None:
+        return open_graph(store, endpoint=remote)
     store_path = meta.get("ckg.store_path") or os.environ.get("CKG_STORE_PATH") or None
     return open_graph(store, store_path=Path(store_path) if store_path else None, data_dir=data_location().path)
 

@@ -1,0 +1,112 @@
+"""What validation and exports copy from the server, and no more.
+
+- :func:`candidate_data`: for checking a curator's candidate, the part of the server's curated data
+  that the checks read (:func:`clinical_kg.curation.validate_candidate`): the focus nodes'
+  neighbourhood (their triples, the records about them, their ``ckg:broader`` chain), the
+  classes of the terms in it, the owners of the candidate's labels and whether its IRIs exist,
+  in a few CONSTRUCT queries whose size follows the candidate, not the graph.
+- :func:`dataset`: the whole graph, one named graph per loaded file, for exports.
+
+A whole-graph validation reads :meth:`SparqlKnowledgeGraph.local_copy`, streamed into one
+in-memory Oxigraph store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from rdflib import RDF, SKOS, BNode, Dataset, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from clinical_kg.canonical import mint_assertion_iris
+from clinical_kg.curation.checks import _name_variants, touched_nodes
+from clinical_kg.namespaces import bind_prefixes
+from clinical_kg.remote import SparqlKnowledgeGraph
+from clinical_kg.resources import vocabulary_file
+
+_BATCH = 200  # terms per VALUES block
+
+_NEIGHBOURHOOD = """
+CONSTRUCT { ?x ?p ?o } WHERE {
+  VALUES ?n { $TERMS }
+  { BIND (?n AS ?x) } UNION { ?x rdf:subject ?n } UNION { ?n ckg:broader+ ?x }
+  ?x ?p ?o
+}"""
+_CLASSES = "CONSTRUCT { ?t a ?c } WHERE { VALUES ?t { $TERMS } ?t a ?c }"
+_OWN_TRIPLES = "CONSTRUCT { ?t ?p ?o } WHERE { VALUES ?t { $TERMS } ?t ?p ?o }"
+_NAME_OWNERS = """
+CONSTRUCT { ?e ?p ?name } WHERE {
+  VALUES ?name { $TERMS }
+  VALUES ?p { skos:prefLabel skos:altLabel }
+  ?e ?p ?name
+}"""
+_PREFIXES = """PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX ckg: <https://w3id.org/clinical-kg/vocab/>
+"""
+
+
+def _batches(terms: Iterable[Node]) -> Iterator[str]:
+    ordered = sorted({t.n3() for t in terms if not isinstance(t, BNode)})
+    for start in range(0, len(ordered), _BATCH):
+        yield " ".join(ordered[start : start + _BATCH])
+
+
+class RemoteData(Graph):
+    """The pulled part of the server's curated data, as an rdflib graph for the candidate checks.
+
+    The one question the checks ask of the whole data, every labelled entity (to suggest the
+    entity a misspelt IRI meant; asked only when there is one), is put to the server.
+    """
+
+    def __init__(self, kg: SparqlKnowledgeGraph, graphs: list[str]) -> None:
+        super().__init__()
+        self._kg, self._graphs = kg, graphs
+
+    def subjects(self, predicate: Node | None = None, object: Node | None = None, unique: bool = False) -> Iterator:
+        if predicate == SKOS.prefLabel and object is None:
+            text = "SELECT DISTINCT ?e WHERE { ?e <http://www.w3.org/2004/02/skos/core#prefLabel> ?l }"
+            answer = self._kg.client.select(text, self._graphs, [])
+            yield from (URIRef(b["e"]["value"]) for b in answer["results"]["bindings"] if b["e"]["type"] == "uri")
+            return
+        yield from super().subjects(predicate, object, unique)
+
+
+def data_graphs(kg: SparqlKnowledgeGraph) -> list[str]:
+    """The loaded graphs less the vocabulary's: the curated data a candidate is checked against."""
+    from clinical_kg.remote.load import file_graphs
+
+    vocabulary = set(file_graphs(vocabulary_file()))
+    return [g for g in kg.parts() if g not in vocabulary]
+
+
+def candidate_data(kg: SparqlKnowledgeGraph, candidate: Graph) -> Graph:
+    """The part of the server's curated data that checking ``candidate`` reads (see the module)."""
+    mint_assertion_iris(candidate)  # as validate_candidate does first: the focus nodes are the minted IRIs
+    graphs = data_graphs(kg)
+    data = RemoteData(kg, graphs)
+
+    def pull(template: str, terms: Iterable[Node]) -> None:
+        for batch in _batches(terms):
+            for triple in kg.triples_of(_PREFIXES + template.replace("$TERMS", batch), graphs):
+                data.add(triple)
+
+    focus = touched_nodes(candidate)
+    subjects = set(candidate.objects(None, RDF.subject))  # whose records a contradiction check reads
+    mentioned = {t for triple in candidate for t in triple if isinstance(t, URIRef)}
+    pull(_NEIGHBOURHOOD, focus | subjects)
+    pull(_OWN_TRIPLES, mentioned)
+    pull(_CLASSES, {t for triple in data for t in triple if isinstance(t, URIRef)} | mentioned)
+    names = {n for p in (SKOS.prefLabel, SKOS.altLabel) for n in candidate.objects(None, p) if isinstance(n, Literal)}
+    pull(_NAME_OWNERS, {variant for name in names for variant in _name_variants(name)})
+    return data
+
+
+def dataset(kg: SparqlKnowledgeGraph) -> Dataset:
+    """The server's graph as an rdflib Dataset: each loaded file's triples in its named graph."""
+    result = bind_prefixes(Dataset(default_union=True))
+    for name in kg.parts():
+        named = result.graph(URIRef(name))
+        for triple in kg.triples_of("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", [name]):
+            named.add(triple)
+    return result

@@ -1,0 +1,199 @@
+"""The graph on external SPARQL servers (issue 17): Oxigraph server and Virtuoso, loaded with
+``ckg load --endpoint``, give the embedded store's answers; and the faults a server can have
+(stopped, slow, refusing credentials, answering too much) give one clear error each.
+
+Each server starts once per module on free loopback ports in a throw-away folder
+(:mod:`tests.sparql_servers`) and is stopped by its process id; Virtuoso is skipped, with the
+reason, where it is not installed (``.ci/run`` installs it when it runs as root).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from clinical_kg import errors
+from clinical_kg.catalogue import run_query
+from clinical_kg.cli import main
+from clinical_kg.remote import SparqlKnowledgeGraph, configure
+from clinical_kg.remote.load import file_graphs
+from clinical_kg.remote.protocol import EndpointError
+from clinical_kg.store import shipped_files
+from tests.conftest import index_for, shipped
+from tests.sparql_servers import (
+    RemoteServer,
+    json_answer,
+    missing,
+    oxigraph_server,
+    scripted_endpoint,
+    server_env,
+    virtuoso_server,
+)
+from tests.test_catalogue import load_cases
+
+SERVERS = ["oxigraph", "virtuoso"]
+CASES = [(name, case) for name, case in load_cases() if "fixture" not in case]
+HEADLINE = ["query", "conditions-causing-symptom", "--param", "symptom=radiating leg pain"]
+
+
+def ckg(*args: str, env: dict[str, str] | None = None, stdin: str | None = None):
+    return CliRunner().invoke(main, list(args), env=env, input=stdin)
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A running server holding the shipped graph, loaded with ``ckg load --endpoint`` (twice: a
+    load replaces, so the second must change nothing)."""
+    reason = missing(request.param)
+    if reason:
+        pytest.skip(reason)
+    start = oxigraph_server if request.param == "oxigraph" else virtuoso_server
+    with start(tmp_path_factory.mktemp(request.param)) as running:
+        for _ in range(2):
+            loaded = ckg("load", *running.options, env=running.env)
+            assert loaded.exit_code == 0, loaded.output
+        yield running
+
+
+def remote(server: RemoteServer) -> SparqlKnowledgeGraph:
+    return SparqlKnowledgeGraph(configure(*server.options[1::2], environ=server_env(server)))
+
+
+def test_load_puts_each_file_in_its_own_graph_once(server: RemoteServer) -> None:
+    kg = remote(server)
+    expected = {}
+    for path in shipped_files():
+        for graph, triples in file_graphs(path).items():
+            expected[graph] = len(set(triples))
+    assert sorted(kg.parts()) == sorted(expected)
+    counts = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+    found = {str(g): int(n) for g, n in kg.query_trusted(counts).rows}
+    assert found == expected  # loaded twice: every graph holds its file's triples once
+    assert len(kg) == len(shipped("oxigraph"))  # the union graph: every triple once
+
+
+def test_graph_names_are_those_of_the_nquads_export(server: RemoteServer, tmp_path: Path) -> None:
+    out = tmp_path / "g.nq"
+    assert ckg("export", "--format", "nquads", "--out", str(out)).exit_code == 0
+    graphs = {line.rsplit(" ", 2)[-2].strip("<>") for line in out.read_text(encoding="utf-8").splitlines()}
+    assert graphs == set(remote(server).parts())
+
+
+@pytest.mark.parametrize(("name", "case"), CASES, ids=[f"{n}:{c['name']}" for n, c in CASES])
+def test_catalogue_case_gives_the_embedded_rows(server: RemoteServer, name: str, case: dict) -> None:
+    """Every catalogue case, whatever the case files hold: the same rows, in the same order, term for term."""
+    embedded = shipped("oxigraph")
+    params = {k: v if isinstance(v, list) else [v] for k, v in (case.get("params") or {}).items()}
+    kg = remote(server)
+    if "error" in case:
+        with pytest.raises(getattr(errors, case["error"])) as caught:
+            run_query(kg, name, params)
+        assert str(caught.value) == case["message"].rstrip("\n")
+        return
+    expected = run_query(embedded, name, params, index=index_for(embedded))
+    found = run_query(kg, name, params)
+    assert found.variables == expected.variables
+    assert found.rows == expected.rows
+
+
+def test_commands_give_the_embedded_answers(server: RemoteServer, tmp_path: Path) -> None:
+    at = ["--endpoint", server.query_url]
+    env = server.env
+    for args in (
+        [*HEADLINE, "--format", "csv"],
+        ["lookup", "back spasm"],
+        ["stats", "--json"],
+        ["sparql", "-", "--format", "tsv"],
+    ):
+        stdin = "SELECT ?c (COUNT(?s) AS ?n) WHERE { ?c ckg:hasSymptom ?s } GROUP BY ?c ORDER BY DESC(?n) ?c LIMIT 5"
+        local, there = ckg(*args, stdin=stdin), ckg(*args, *at, env=env, stdin=stdin)
+        assert local.exit_code == there.exit_code == 0, there.output
+        assert there.output == local.output, args
+
+
+def test_a_refused_query_is_refused_before_the_server_sees_it(server: RemoteServer) -> None:
+    answer = ckg("sparql", "-", "--endpoint", server.query_url, env=server.env,
+                 stdin="SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")  # fmt: skip
+    assert answer.exit_code == 2
+    assert answer.output.startswith("error: SERVICE is refused")
+
+
+# ---------------------------------------------------------------- faults
+
+
+def test_a_server_stopped_mid_run_gives_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("clinical_kg.remote.protocol._BACKOFF", 0.01)
+    with scripted_endpoint(json_answer(), "close") as (url, seen):
+        answer = ckg(*HEADLINE, "--endpoint", url)
+    assert answer.exit_code == 2
+    assert answer.output == (
+        f"error: cannot reach the SPARQL endpoint {url}: connection refused\n"
+        "  hint: is the server running, and is the URL right? (--endpoint, --update-endpoint, --graph-store)\n"
+    )
+    assert len(seen) == 2  # the load record, then the query the server stopped during
+
+
+def test_an_answer_broken_off_is_an_error_not_a_short_result() -> None:
+    with scripted_endpoint(json_answer(), (200, {"Content-Length": "999"}, b'{"head":', 0)) as (url, _):
+        kg = SparqlKnowledgeGraph(configure(url, environ={}))
+        with pytest.raises(EndpointError, match=r"broke off its answer|is not SPARQL JSON"):
+            kg.query("SELECT * WHERE { ?s ?p ?o }")
+
+
+def test_a_slow_server_hits_the_timeout() -> None:
+    with scripted_endpoint(json_answer(delay=5)) as (url, _):
+        start = time.monotonic()
+        answer = ckg(*HEADLINE, "--endpoint", url, env={"CKG_ENDPOINT_TIMEOUT": "0.5"})
+        elapsed = time.monotonic() - start
+    assert answer.exit_code == 2
+    assert answer.output.splitlines()[0] == f"error: the SPARQL endpoint {url} did not answer within 0.5 s"
+    assert elapsed < 4  # the timeout, not the server, ended the wait (and a timeout is not retried)
+
+
+def test_wrong_credentials_give_one_clear_message() -> None:
+    refusal = (401, {"WWW-Authenticate": 'Basic realm="sparql"'}, b"Unauthorized", 0)
+    env = {"CKG_ENDPOINT_USER": "alice", "CKG_ENDPOINT_PASSWORD": "not-her-password"}
+    with scripted_endpoint(refusal) as (url, seen):
+        answer = ckg(*HEADLINE, "--endpoint", url, env=env)
+    assert answer.exit_code == 2
+    assert answer.output == (
+        f"error: the SPARQL endpoint {url} refused the credentials of 'alice' (HTTP 401)\n"
+        "  hint: check CKG_ENDPOINT_USER and CKG_ENDPOINT_PASSWORD, or the host's line in ~/.netrc "
+        "(read from the environment)\n"
+    )
+    assert any("Authorization" in headers for _method, _path, headers in seen)  # they were offered
+
+
+def test_credentials_come_from_netrc_and_never_from_the_url(tmp_path: Path) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login bob password s3cret\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    assert configure("http://127.0.0.1:1/sparql", environ={"NETRC": str(netrc)}).user == "bob"
+    answer = ckg(*HEADLINE, "--endpoint", "http://bob:s3cret@127.0.0.1:1/sparql")
+    assert answer.exit_code == 2
+    assert answer.output.startswith("error: --endpoint has credentials in it: they would show in the process list")
+
+
+def test_an_answer_is_read_up_to_the_byte_bound(tmp_path: Path) -> None:
+    big = json.dumps(
+        {"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "literal", "value": "x" * 99}}] * 50}}
+    )
+    with scripted_endpoint(json_answer(), json_answer(big.encode())) as (url, _):
+        answer = ckg("sparql", "-", "--endpoint", url, env={"CKG_ENDPOINT_MAX_BYTES": "2000"},
+                     stdin="SELECT ?s WHERE { ?s ?p ?o }")  # fmt: skip
+    assert answer.exit_code == 2
+    assert (
+        answer.output.splitlines()[0] == f"error: the answer of {url} is larger than 2000 bytes, and was stopped there"
+    )
+
+
+def test_an_answer_the_server_cut_short_is_refused() -> None:
+    cut = json_answer(b'{"head":{"vars":["s"]},"results":{"bindings":[]}}', headers={"X-SPARQL-MaxRows": "10000"})
+    with scripted_endpoint(json_answer(), cut) as (url, _):
+        answer = ckg("sparql", "-", "--endpoint", url, stdin="SELECT ?s WHERE { ?s ?p ?o }")
+    assert answer.exit_code == 2
+    assert "cut its answer short" in answer.output.splitlines()[0]
