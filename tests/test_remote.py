@@ -10,13 +10,14 @@ reason, where it is not installed (``.ci/run`` installs it when it runs as root)
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from clinical_kg import errors
+from clinical_kg import errors, resources
 from clinical_kg.catalogue import run_query
 from clinical_kg.cli import main
 from clinical_kg.remote import SparqlKnowledgeGraph, configure
@@ -98,6 +99,16 @@ def test_catalogue_case_gives_the_embedded_rows(server: RemoteServer, name: str,
     found = run_query(kg, name, params)
     assert found.variables == expected.variables
     assert found.rows == expected.rows
+
+
+@pytest.mark.parametrize("path", sorted(resources.queries_dir().glob("*.rq")), ids=lambda p: p.stem)
+def test_catalogue_queries_keep_to_the_portable_forms(path: Path) -> None:
+    """The forms that keep Virtuoso 7.2 exact (docs/remote-stores.md): DISTINCT rows, and a lower-cased
+    sort key made a plain string again (Virtuoso sorts LCASE results over 20 characters wrongly)."""
+    body = "\n".join(line.split("#")[0] for line in path.read_text(encoding="utf-8").splitlines())
+    assert re.search(r"^SELECT DISTINCT\b", body, re.MULTILINE), "a catalogue query is SELECT DISTINCT"
+    order = body[body.rindex("ORDER BY") :]
+    assert not re.search(r"(?<!STR\()\b[LU]CASE\(", order), "ORDER BY STR(LCASE(...)), not LCASE(...)"
 
 
 def test_commands_give_the_embedded_answers(server: RemoteServer, tmp_path: Path) -> None:

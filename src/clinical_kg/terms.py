@@ -32,8 +32,12 @@ SELECT ?entity ?kind ?text ?direct ?class ?classLabel WHERE {
   } UNION {
     ?entity ?xref ?text . ?xref rdfs:subPropertyOf ckg:xref . BIND(STRAFTER(STR(?xref), STR(ckg:)) AS ?kind)
   }
-  ?entity a ?direct .
-  ?direct rdfs:subClassOf* ?class .
+  {
+    SELECT DISTINCT ?entity ?direct ?class WHERE {  # the path alone: for Virtuoso 7.2 (docs/remote-stores.md)
+      ?entity a ?direct .
+      ?direct rdfs:subClassOf* ?class .
+    }
+  }
   OPTIONAL { ?direct rdfs:label ?classLabel }
 }
 """
