@@ -10,7 +10,16 @@ from typing import Any
 
 import click
 
-from clinical_kg.cli.group import CONTEXT, data_dir_option, data_location, handle_errors, main, open_kg, store_option
+from clinical_kg.cli.group import (
+    CONTEXT,
+    data_dir_option,
+    data_location,
+    endpoint,
+    handle_errors,
+    main,
+    open_kg,
+    store_option,
+)
 from clinical_kg.resources import DataLocation
 
 
@@ -49,8 +58,10 @@ def validate_command(
     that are not whole words of the cited source's text or whose hedge is not in them,
     contradictions. Every quote is checked: a source whose text is not found in the sources
     folder is a warning that says where it looked. The first line (on stderr) names the data
-    folder checked. Exit 0 when everything conforms, 1 on violations (or warnings with
-    --strict), 2 when a file cannot be read.
+    folder checked (or the SPARQL server, with --endpoint: the whole graph is streamed into one
+    local copy; a candidate pulls only the part of the data its checks read). Exit 0 when
+    everything conforms, 1 on violations (or warnings with --strict), 2 when a file cannot be
+    read.
 
     \b
     Examples:
@@ -59,15 +70,19 @@ def validate_command(
       ckg validate candidate.ttl --format json
     """
     location = data_location()
+    remote = endpoint()
+    if remote is not None:
+        click.echo(f"checking the graph at {remote.query_url}", err=True)
     if files:
-        _checking(location)
+        if remote is None:
+            _checking(location)
         _validate_candidates(files, fmt, strict, sources_dir, location.path)
         return
     from clinical_kg.results import compact
     from clinical_kg.terms import TermIndex
     from clinical_kg.validation import format_report, validate_kg
 
-    if not click.get_current_context().meta.get("ckg.store_path"):
+    if remote is None and not click.get_current_context().meta.get("ckg.store_path"):
         _checking(location)
     kg = open_kg()
     report = validate_kg(kg)
@@ -95,13 +110,22 @@ def _validate_candidates(
     from clinical_kg.curation import format_candidate_report, load_data, report_json, validate_candidate
     from clinical_kg.ingest import read_candidate
 
-    data = Graph()
-    for graph in load_data(data_dir).values():
-        data += graph
     candidates = [(path, read_candidate(path)) for path in files]  # every file parses before any is checked
+    remote = endpoint()
+    if remote is None:
+        data = Graph()
+        for graph in load_data(data_dir).values():
+            data += graph
+        pulled = [data] * len(candidates)
+    else:  # the curated data on the SPARQL server: only the part each candidate's checks read
+        from clinical_kg.remote import SparqlKnowledgeGraph
+        from clinical_kg.remote.pull import candidate_data
+
+        kg = SparqlKnowledgeGraph(remote)
+        pulled = [candidate_data(kg, candidate) for _path, candidate in candidates]
     reports = [
         validate_candidate(candidate, data, file=str(path), sources_dir=sources_dir, data_dir=data_dir)
-        for path, candidate in candidates
+        for (path, candidate), data in zip(candidates, pulled, strict=True)
     ]
     if fmt == "json":
         click.echo(report_json(reports), nl=False)

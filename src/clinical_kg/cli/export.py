@@ -25,6 +25,7 @@ from clinical_kg.errors import InputError
               help="File (or folder, for kgx and csv) to write, or - for stdout; default: the format's usual name "
                    "in the current folder (clinical-kg.ttl, kgx/, csv/, ...).")  # fmt: skip
 @data_dir_option
+@endpoint_options
 @handle_errors
 def export_command(fmt: str, out: Path | None) -> None:
     """Export the graph (vocabulary and curated data) as FORMAT.
@@ -46,17 +47,29 @@ def export_command(fmt: str, out: Path | None) -> None:
     unknown format or unreadable data.
 
     \b
+    With --endpoint, the graph is the one `ckg load --endpoint` put on that SPARQL server (each
+    file's named graph read back), and the export is the same bytes as from the files.
+
+    \b
     Examples:
       ckg export --format jsonld
       ckg export --format kgx --out build/kgx
       ckg export --format ntriples --out - | grep sciatica
+      ckg export --format nquads --endpoint http://127.0.0.1:7878/query
     """
     import sys
 
     from clinical_kg.export import export, export_to_stream, get_exporter, load_for
 
     get_exporter(fmt)  # an unknown format fails before the graph is loaded
-    graph = load_for(fmt, data_location().path)  # read by the engine the format's exporter uses
+    remote = endpoint()
+    if remote is None:
+        graph = load_for(fmt, data_location().path)  # read by the engine the format's exporter uses
+    else:
+        from clinical_kg.remote import SparqlKnowledgeGraph
+        from clinical_kg.remote.pull import graphs_for
+
+        graph = graphs_for(fmt, SparqlKnowledgeGraph(remote))
     if out is not None and str(out) == "-":
         export_to_stream(graph, fmt, sys.stdout.buffer)
         return

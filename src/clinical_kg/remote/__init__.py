@@ -155,7 +155,7 @@ class SparqlKnowledgeGraph(KnowledgeGraph):
             body.close()
             raise EndpointError(f"the endpoint answered a graph as {body.media_type or 'no type'}, not RDF")
         try:
-            yield from ox.parse(body, format=fmt)
+            yield from ox.parse(body, format=fmt, rename_blank_nodes=True)  # never merged with another answer's
         except SyntaxError as exc:
             raise EndpointError(f"the endpoint's {body.media_type} answer does not parse: {exc}") from None
         finally:

@@ -5,7 +5,7 @@
   neighbourhood (their triples, the records about them, their ``ckg:broader`` chain), the
   classes of the terms in it, the owners of the candidate's labels and whether its IRIs exist,
   in a few CONSTRUCT queries whose size follows the candidate, not the graph.
-- :func:`dataset`: the whole graph, one named graph per loaded file, for exports.
+- :func:`graphs_for`: the whole graph, one named graph per loaded file, for exports.
 
 A whole-graph validation reads :meth:`SparqlKnowledgeGraph.local_copy`, streamed into one
 in-memory Oxigraph store.
@@ -14,7 +14,9 @@ in-memory Oxigraph store.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
+import pyoxigraph as ox
 from rdflib import RDF, SKOS, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
@@ -25,6 +27,7 @@ from clinical_kg.remote import SparqlKnowledgeGraph
 from clinical_kg.resources import vocabulary_file
 
 _BATCH = 200  # terms per VALUES block
+_ALL = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 
 _NEIGHBOURHOOD = """
 CONSTRUCT { ?x ?p ?o } WHERE {
@@ -102,11 +105,32 @@ def candidate_data(kg: SparqlKnowledgeGraph, candidate: Graph) -> Graph:
     return data
 
 
+def graphs_for(fmt: str, kg: SparqlKnowledgeGraph) -> Any:
+    """The server's graph as the exporter of ``fmt`` reads it (:func:`clinical_kg.export.load_for`): each
+    loaded file's triples in its named graph, in an Oxigraph store or an rdflib Dataset."""
+    from clinical_kg.export import FORMATS
+
+    if FORMATS[fmt].reads == "oxigraph":
+        return store(kg)
+    from clinical_kg.export.graph import canonical_dataset
+
+    return canonical_dataset(dataset(kg))
+
+
+def store(kg: SparqlKnowledgeGraph) -> ox.Store:
+    """The server's graph in an in-memory Oxigraph store, each loaded file's triples in its named graph."""
+    result = ox.Store()
+    for name in kg.parts():
+        graph = ox.NamedNode(name)
+        result.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in kg.statements(_ALL, [name]))
+    return result
+
+
 def dataset(kg: SparqlKnowledgeGraph) -> Dataset:
     """The server's graph as an rdflib Dataset: each loaded file's triples in its named graph."""
     result = bind_prefixes(Dataset(default_union=True))
     for name in kg.parts():
         named = result.graph(URIRef(name))
-        for triple in kg.triples_of("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", [name]):
+        for triple in kg.triples_of(_ALL, [name]):
             named.add(triple)
     return result
