@@ -9,6 +9,7 @@ reason, where it is not installed (``.ci/run`` installs it when it runs as root)
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -16,15 +17,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rdflib import BNode, Graph
 
 from clinical_kg import errors, resources
 from clinical_kg.catalogue import run_query
 from clinical_kg.cli import main
+from clinical_kg.curation import load_data, validate_candidate
+from clinical_kg.ingest import read_candidate
 from clinical_kg.remote import SparqlKnowledgeGraph, configure
 from clinical_kg.remote.load import file_graphs
 from clinical_kg.remote.protocol import EndpointError
+from clinical_kg.remote.pull import candidate_data
 from clinical_kg.store import shipped_files
-from tests.conftest import index_for, shipped
+from tests.conftest import ROOT, SOURCES, index_for, shipped
 from tests.sparql_servers import (
     RemoteServer,
     json_answer,
@@ -38,6 +43,14 @@ from tests.test_catalogue import load_cases
 
 SERVERS = ["oxigraph", "virtuoso"]
 CASES = [(name, case) for name, case in load_cases() if "fixture" not in case]
+# Candidates that make the checks read each part a pull takes: records and the broader chain (good),
+# labels' owners (duplicates), records of a subject (contradiction), classes (wrong class, typos), every
+# labelled entity (the suggestion for an unknown entity).
+CANDIDATE_FILES = [ROOT / "tests" / "candidates" / name for name in (
+    "good/debilitating-back-pain.ttl", "good/pain-shooting-down-to-the-foot.ttl", "semantic/contradiction.ttl",
+    "semantic/duplicate-label.ttl", "semantic/synonym-of-another-entity.ttl", "semantic/unknown-entity.ttl",
+    "semantic/wrong-class.ttl", "semantic/class-typo.ttl", "semantic/record-without-triple.ttl",
+)]  # fmt: skip
 HEADLINE = ["query", "conditions-causing-symptom", "--param", "symptom=radiating leg pain"]
 
 
@@ -124,6 +137,56 @@ def test_commands_give_the_embedded_answers(server: RemoteServer, tmp_path: Path
         local, there = ckg(*args, stdin=stdin), ckg(*args, *at, env=env, stdin=stdin)
         assert local.exit_code == there.exit_code == 0, there.output
         assert there.output == local.output, args
+
+
+def test_the_nquads_export_from_the_server_is_the_bytes_of_the_files(server: RemoteServer, tmp_path: Path) -> None:
+    """Every graph read back, every triple, canonical blank nodes: the other formats are made from this dataset."""
+    local, there = tmp_path / "local.nq", tmp_path / "there.nq"
+    assert ckg("export", "--format", "nquads", "--out", str(local)).exit_code == 0
+    answer = ckg("export", "--format", "nquads", "--out", str(there), "--endpoint", server.query_url, env=server.env)
+    assert answer.exit_code == 0, answer.output
+    assert there.read_bytes() == local.read_bytes()
+
+
+def test_whole_graph_validation_gives_the_embedded_report(server: RemoteServer) -> None:
+    local = ckg("validate", "--format", "json")
+    there = ckg("validate", "--format", "json", "--endpoint", server.query_url, env=server.env)
+    assert there.exit_code == local.exit_code
+    assert json.loads(there.stdout) == json.loads(local.stdout)
+    assert there.stderr == f"checking the graph at {server.query_url}\n"
+
+
+def _findings(report) -> list[tuple]:
+    bnode = "_:"  # a candidate's blank nodes get new ids each time it is read
+    return sorted(
+        (f.severity, f.rule, bnode if isinstance(f.focus, BNode) else str(f.focus), str(f.path), str(f.value),
+         f.message, f.suggestion)
+        for f in report.findings
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("path", CANDIDATE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_a_candidate_checked_against_the_server_gets_the_same_findings(server: RemoteServer, path: Path) -> None:
+    """The part of the server's data a candidate pulls gives the findings the whole local data gives."""
+    candidate = read_candidate(path)
+    pulled = candidate_data(remote(server), candidate)
+    assert len(pulled) < len(_local_data()) / 4  # the neighbourhood, not the graph
+    options = {"file": path.name, "sources_dir": SOURCES, "data_dir": ROOT / "data"}
+    assert _findings(validate_candidate(candidate, pulled, **options)) == _local_findings(path)
+
+
+@functools.cache
+def _local_data() -> Graph:
+    data = Graph()
+    for graph in load_data(ROOT / "data").values():
+        data += graph
+    return data
+
+
+@functools.cache
+def _local_findings(path: Path) -> list[tuple]:
+    options = {"file": path.name, "sources_dir": SOURCES, "data_dir": ROOT / "data"}
+    return _findings(validate_candidate(read_candidate(path), _local_data(), **options))
 
 
 def test_a_refused_query_is_refused_before_the_server_sees_it(server: RemoteServer) -> None:

@@ -2,9 +2,9 @@
 
 - :func:`candidate_data`: for checking a curator's candidate, the part of the server's curated data
   that the checks read (:func:`clinical_kg.curation.validate_candidate`): the focus nodes'
-  neighbourhood (their triples, the records about them, their ``ckg:broader`` chain), the
-  classes of the terms in it, the owners of the candidate's labels and whether its IRIs exist,
-  in a few CONSTRUCT queries whose size follows the candidate, not the graph.
+  neighbourhood (the records about them, their own triples and those of their ``ckg:broader``
+  chain, one step per query), the classes of the terms in it and the owners of the candidate's
+  labels, in a few CONSTRUCT queries whose size follows the candidate, not the graph.
 - :func:`graphs_for`: the whole graph, one named graph per loaded file, for exports.
 
 A whole-graph validation reads :meth:`SparqlKnowledgeGraph.local_copy`, streamed into one
@@ -25,16 +25,13 @@ from clinical_kg.curation.checks import _name_variants, touched_nodes
 from clinical_kg.namespaces import bind_prefixes
 from clinical_kg.remote import SparqlKnowledgeGraph
 from clinical_kg.resources import vocabulary_file
+from clinical_kg.vocab import CKG
 
 _BATCH = 200  # terms per VALUES block
 _ALL = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 
-_NEIGHBOURHOOD = """
-CONSTRUCT { ?x ?p ?o } WHERE {
-  VALUES ?n { $TERMS }
-  { BIND (?n AS ?x) } UNION { ?x rdf:subject ?n } UNION { ?n ckg:broader+ ?x }
-  ?x ?p ?o
-}"""
+# One step at a time, no property paths: Virtuoso 7.2 will not start a path from several values.
+_RECORDS = "CONSTRUCT { ?x ?p ?o } WHERE { VALUES ?n { $TERMS } ?x rdf:subject ?n . ?x ?p ?o }"
 _CLASSES = "CONSTRUCT { ?t a ?c } WHERE { VALUES ?t { $TERMS } ?t a ?c }"
 _OWN_TRIPLES = "CONSTRUCT { ?t ?p ?o } WHERE { VALUES ?t { $TERMS } ?t ?p ?o }"
 _NAME_OWNERS = """
@@ -97,8 +94,13 @@ def candidate_data(kg: SparqlKnowledgeGraph, candidate: Graph) -> Graph:
     focus = touched_nodes(candidate)
     subjects = set(candidate.objects(None, RDF.subject))  # whose records a contradiction check reads
     mentioned = {t for triple in candidate for t in triple if isinstance(t, URIRef)}
-    pull(_NEIGHBOURHOOD, focus | subjects)
-    pull(_OWN_TRIPLES, mentioned)
+    pull(_RECORDS, focus | subjects)
+    described: set[Node] = set()
+    step = focus | subjects | mentioned  # their own triples, then those of their ckg:broader chain
+    while step:
+        pull(_OWN_TRIPLES, step)
+        described |= step
+        step = {o for s in step for o in data.objects(s, CKG.broader) if isinstance(o, URIRef)} - described
     pull(_CLASSES, {t for triple in data for t in triple if isinstance(t, URIRef)} | mentioned)
     names = {n for p in (SKOS.prefLabel, SKOS.altLabel) for n in candidate.objects(None, p) if isinstance(n, Literal)}
     pull(_NAME_OWNERS, {variant for name in names for variant in _name_variants(name)})
