@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from clinical_kg.catalogue import run_query  # noqa: E402
 from clinical_kg.remote import SparqlKnowledgeGraph, configure  # noqa: E402
 from clinical_kg.remote.load import load_endpoint  # noqa: E402
-from clinical_kg.store import KnowledgeGraph, open_graph, shipped_files  # noqa: E402
+from clinical_kg.resources import shipped_files  # noqa: E402
+from clinical_kg.store import KnowledgeGraph, open_graph  # noqa: E402
 from clinical_kg.terms import TermIndex  # noqa: E402
 from tests.sparql_servers import missing, oxigraph_server, virtuoso_server  # noqa: E402
 from tests.test_catalogue import load_cases  # noqa: E402

@@ -28,7 +28,7 @@ from clinical_kg.remote import SparqlKnowledgeGraph, configure
 from clinical_kg.remote.load import file_graphs
 from clinical_kg.remote.protocol import EndpointError
 from clinical_kg.remote.pull import candidate_data
-from clinical_kg.store import shipped_files
+from clinical_kg.resources import shipped_files
 from tests.conftest import ROOT, SOURCES, index_for, shipped
 from tests.sparql_servers import (
     RemoteServer,

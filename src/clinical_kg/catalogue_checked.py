@@ -6,15 +6,15 @@ looks a template up here and checks any text that is not listed when it runs.
 """
 
 CHECKED: dict[str, str] = {
-    "8c019ea094bfd4303c836827b90fa11d495f9b2dafb2b61c7b6a49f3b3f599d3": "SELECT",  # adverse-effects-of-treatment
-    "914f9b3f4449ca97b2b4b52f4bb8b64a34ad7ad9ede92cc2d5747bb4631b6e69": "SELECT",  # assertions
-    "a346718d3482bb64d5d0ecee6896775111f7178cfc8c7fa74ad0da89c832d7a4": "SELECT",  # causes-of-condition
-    "539df2fc420abc9dfce4785fe1ff40e518dab47e26d42ce66d147a851a81f33c": "SELECT",  # conditions-causing-symptom
-    "1d9e1b4c75de4ebd059bb07558190216de41014a247d515f2113979fbc9f9a91": "SELECT",  # conditions-treated-by
-    "a691da9a72f24dcac4aeb3f8cda8956f0c1d18f99b2f611fcd09453bbfd629bd": "SELECT",  # differential-diagnosis
-    "009f59fd071141159df46ed9a32e74a5d3b616ccd3e639aba8146756a2e0046a": "SELECT",  # evidence-for
-    "b655f49ece30bae2d716c9dec581edc5d3c462adb958f41c73bc98532c230a46": "SELECT",  # prevention-for-condition
-    "f296606155da860a848fa97ea0a1ace3c614e5650925f582f75e34c2be79e015": "SELECT",  # red-flags
-    "4d217a3fad30d44ba928ba89d326e9ec830a1f34e1e84630d92d483b0f34e244": "SELECT",  # symptoms-of-condition
-    "45ada038f23946d5fa2d83bc2225807c24232d6c52f97d1e9d8aaa68eb4fd90e": "SELECT",  # treatments-for-condition
+    "6c543991e5589e5b8841c595a1cb288ffcc332bde28fc5be9ce0ca0944d9d032": "SELECT",  # adverse-effects-of-treatment
+    "297ca8bfc497ce0a6d943270f94244269b29d191ec04280602b9a777be14bb7c": "SELECT",  # assertions
+    "a51be0ef8bbeca6e3e09999c6a970965e0ab122b908a217b313972da3a33dc92": "SELECT",  # causes-of-condition
+    "19c36c335b3caea1cc2987330f0829a3b98f8e880c59f97a22f6be8bf8daac1f": "SELECT",  # conditions-causing-symptom
+    "aa595d01e97a15460f4de827a968d66a98aae151bc9b8896bdc4d7bde3e3fb6c": "SELECT",  # conditions-treated-by
+    "1de968d90c6caf9f27cbdc1c33126a6fd56c42389ee583ff22ab1b76ee73766e": "SELECT",  # differential-diagnosis
+    "72674e2e0cc8498b58694d2f8d6c147b1aa7ac8012f9f02619ee50ff06985513": "SELECT",  # evidence-for
+    "84061e47e5487294a2b2751987163853afbbffd3a9d86d59b941e8e7d4827354": "SELECT",  # prevention-for-condition
+    "ab5b76f1a9f9bfefd0de8d25e759c17dc5868dcc022c0a5d1a2621642dbc63e6": "SELECT",  # red-flags
+    "08dc8b97ddf22c25b8b322a93014bfeb88f800777c849ff867a5d2385e54d2cb": "SELECT",  # symptoms-of-condition
+    "866fbeaa6cd80a40d2f96211349aa795b30265f715e42903ce58cd7beee77dae": "SELECT",  # treatments-for-condition
 }
