@@ -120,3 +120,40 @@ def test_catalogue_docs_are_current() -> None:
     script = ROOT / "scripts" / "generate_catalogue_docs.py"
     completed = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
+
+
+def test_no_answer_rests_on_a_retracted_record() -> None:
+    """A retracted twin of every current record (same statement, a quote of its own) must never
+    show in an answer: a retracted record stays in the graph, its statement may still be stated
+    by another record, and a query that reads records without `a ckg:Assertion` would show it."""
+    import pyoxigraph as ox
+    from rdflib import RDF, Graph, Literal, URIRef
+
+    from clinical_kg.resources import shipped_files
+    from clinical_kg.store import OxigraphKnowledgeGraph
+    from clinical_kg.terms import TermIndex
+    from clinical_kg.vocab import CKG
+
+    data = Graph()
+    for path in shipped_files():
+        data.parse(path, format="turtle")
+    twins = Graph()
+    for record in set(data.subjects(RDF.type, CKG.Assertion)):
+        twin = URIRef(f"{record}-retracted")
+        for p, o in data.predicate_objects(record):
+            twins.add((twin, p, CKG.RetractedAssertion if (p, o) == (RDF.type, CKG.Assertion) else o))
+        twins.set((twin, CKG.evidenceQuote, Literal("RETRACTED")))
+    store = ox.Store()
+    for path in shipped_files():
+        store.load(path=str(path), format=ox.RdfFormat.TURTLE)
+    store.load(twins.serialize(format="nt").encode(), format=ox.RdfFormat.N_TRIPLES)
+    kg = OxigraphKnowledgeGraph(store)
+    index = TermIndex(kg)
+    leaks = []
+    for query, case in load_cases():
+        if "error" in case:
+            continue
+        params = {k: v if isinstance(v, list) else [v] for k, v in (case.get("params") or {}).items()}
+        rows = _rows(run_query(kg, query, params, index=index))
+        leaks += [f"{query} / {case['name']}" for row in rows if "RETRACTED" in row.values()]
+    assert leaks == []

@@ -21,8 +21,8 @@ DATA_FILES = sorted((ROOT / "data").glob("*.ttl"))
 CLINICAL_PREDICATES = {
     CKG.causes, CKG.contributesTo, CKG.aggravates, CKG.riskFactorFor, CKG.hasSymptom, CKG.treats,
     CKG.relievesSymptomsOf, CKG.treatsCauseOf, CKG.prevents, CKG.hasAdverseEffect, CKG.locatedIn, CKG.radiatesTo,
-    CKG.redFlagFor, CKG.diagnoses, CKG.noMoreEffectiveThan, CKG.prevalence, CKG.sexRatio, CKG.typicalAgeOfOnset,
-    CKG.mostOftenAffects, CKG.typicalDuration,
+    CKG.redFlagFor, CKG.diagnoses, CKG.assesses, CKG.noMoreEffectiveThan, CKG.prevalence, CKG.sexRatio,
+    CKG.typicalAgeOfOnset, CKG.mostOftenAffects, CKG.typicalDuration,
 }  # fmt: skip
 
 

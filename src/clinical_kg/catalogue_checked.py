@@ -6,15 +6,15 @@ looks a template up here and checks any text that is not listed when it runs.
 """
 
 CHECKED: dict[str, str] = {
-    "6c543991e5589e5b8841c595a1cb288ffcc332bde28fc5be9ce0ca0944d9d032": "SELECT",  # adverse-effects-of-treatment
+    "c4aa522731c2a32a3d0d3c4ff94d07977f3d804f242493f04625dd038c4db1c5": "SELECT",  # adverse-effects-of-treatment
     "297ca8bfc497ce0a6d943270f94244269b29d191ec04280602b9a777be14bb7c": "SELECT",  # assertions
-    "a51be0ef8bbeca6e3e09999c6a970965e0ab122b908a217b313972da3a33dc92": "SELECT",  # causes-of-condition
-    "19c36c335b3caea1cc2987330f0829a3b98f8e880c59f97a22f6be8bf8daac1f": "SELECT",  # conditions-causing-symptom
-    "aa595d01e97a15460f4de827a968d66a98aae151bc9b8896bdc4d7bde3e3fb6c": "SELECT",  # conditions-treated-by
+    "40c966eeb5e693e40c4be441537e8d824e78b5aa47d7ac6d37c665c016495251": "SELECT",  # causes-of-condition
+    "33221aecd3163251930935f71060c05a14d4f377d550a4bab89ed5ed73f5fb14": "SELECT",  # conditions-causing-symptom
+    "fa0e4621757578b1681c03fb23dcea0ab6a6fc917a4026395bff1f27956bf29f": "SELECT",  # conditions-treated-by
     "1de968d90c6caf9f27cbdc1c33126a6fd56c42389ee583ff22ab1b76ee73766e": "SELECT",  # differential-diagnosis
     "72674e2e0cc8498b58694d2f8d6c147b1aa7ac8012f9f02619ee50ff06985513": "SELECT",  # evidence-for
-    "84061e47e5487294a2b2751987163853afbbffd3a9d86d59b941e8e7d4827354": "SELECT",  # prevention-for-condition
-    "ab5b76f1a9f9bfefd0de8d25e759c17dc5868dcc022c0a5d1a2621642dbc63e6": "SELECT",  # red-flags
-    "08dc8b97ddf22c25b8b322a93014bfeb88f800777c849ff867a5d2385e54d2cb": "SELECT",  # symptoms-of-condition
-    "866fbeaa6cd80a40d2f96211349aa795b30265f715e42903ce58cd7beee77dae": "SELECT",  # treatments-for-condition
+    "86b8f1c3873054e1e4a09d5f4280e64f61299c33058d89eb9261c854a845bb12": "SELECT",  # prevention-for-condition
+    "d1f25380585f6de43e6309e360c7ca13ba1f98371bd47be0983d0a4d1e2b54e7": "SELECT",  # red-flags
+    "a34e531e568ab8ba313103677d0399b9147f684e356bb95c4ed62bfd723c6142": "SELECT",  # symptoms-of-condition
+    "b1e086a378b34115df0ef7c2f60117d462202e5818a66605491988a927a7373c": "SELECT",  # treatments-for-condition
 }

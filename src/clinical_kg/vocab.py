@@ -37,6 +37,8 @@ class CKG(DefinedNamespace):
     advice: URIRef
     aggravatedBy: URIRef
     aggravates: URIRef
+    assessedBy: URIRef
+    assesses: URIRef
     attributedTo: URIRef
     broader: URIRef
     causeTreatedBy: URIRef

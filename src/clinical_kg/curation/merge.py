@@ -53,6 +53,7 @@ ASSERTION_FILES = {
             CKG.hasAdverseEffect,
             CKG.noMoreEffectiveThan,
             CKG.diagnoses,
+            CKG.assesses,
         ),
         "assertions-treatment.ttl",
     ),
