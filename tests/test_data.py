@@ -78,6 +78,51 @@ def test_every_record_has_its_triple_and_every_clinical_triple_a_record(data: Gr
     assert plain - records == set()
 
 
+CKGID = prefix_map()["ckgid"]
+
+
+def test_negated_records_have_no_plain_triple(data: Graph) -> None:
+    negated = [
+        (data.value(r, RDF.subject), data.value(r, RDF.predicate), data.value(r, RDF.object))
+        for r in data.subjects(CKG.negated, Literal(True))
+        if (r, RDF.type, CKG.Assertion) in data
+    ]
+    # "In most cases, you don't really throw your back out of place" (Dr. Cornett) is kept as a denial
+    cornett = (URIRef(CKGID + "acute-low-back-pain"), CKG.hasSymptom, URIRef(CKGID + "spinal-misalignment"))
+    assert cornett in negated
+    assert [t for t in negated if t in data] == []
+
+
+def test_conflicting_records_are_linked_both_ways_and_both_stand(data: Graph) -> None:
+    def statement(record: URIRef) -> tuple:
+        return tuple(str(data.value(record, p)).removeprefix(CKGID) for p in (RDF.subject, RDF.predicate, RDF.object))
+
+    links = set(data.subject_objects(CKG.conflictsWith))
+    for a, b in links:
+        assert a != b and (b, a) in links
+        assert (a, RDF.type, CKG.Assertion) in data and (b, RDF.type, CKG.Assertion) in data
+        assert (
+            data.value(a, CKG.negated) is None
+            and (
+                data.value(a, RDF.subject),
+                data.value(a, RDF.predicate),
+                data.value(a, RDF.object),
+            )
+            in data
+        ), "a conflict withdraws neither record"
+    # the article recommends bed rest and also says lying in bed "can worsen back problems"
+    assert {(statement(a), statement(b)) for a, b in links} == {
+        (
+            ("bed-rest", str(CKG.treats), "lower-back-muscle-spasm"),
+            ("bed-rest", str(CKG.aggravates), "back-problem"),
+        ),
+        (
+            ("bed-rest", str(CKG.aggravates), "back-problem"),
+            ("bed-rest", str(CKG.treats), "lower-back-muscle-spasm"),
+        ),
+    }
+
+
 def test_files_are_in_canonical_form() -> None:
     script = ROOT / "scripts" / "format_data.py"
     completed = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
