@@ -22,7 +22,7 @@ CLINICAL_PREDICATES = {
     CKG.causes, CKG.contributesTo, CKG.aggravates, CKG.riskFactorFor, CKG.hasSymptom, CKG.treats,
     CKG.relievesSymptomsOf, CKG.treatsCauseOf, CKG.prevents, CKG.hasAdverseEffect, CKG.locatedIn, CKG.radiatesTo,
     CKG.redFlagFor, CKG.diagnoses, CKG.assesses, CKG.noMoreEffectiveThan, CKG.prevalence, CKG.sexRatio,
-    CKG.typicalAgeOfOnset, CKG.mostOftenAffects, CKG.typicalDuration,
+    CKG.typicalAgeOfOnset, CKG.mostOftenAffects, CKG.typicalDuration, CKG.onset, CKG.severity,
 }  # fmt: skip
 
 
@@ -148,7 +148,7 @@ def test_qualifiers_keep_the_details_of_the_source(data: Graph) -> None:
 def test_every_population_fact_is_a_plain_string(data: Graph) -> None:
     facts = [
         o
-        for p in (CKG.prevalence, CKG.sexRatio, CKG.typicalAgeOfOnset, CKG.mostOftenAffects)
+        for p in (CKG.prevalence, CKG.sexRatio, CKG.typicalAgeOfOnset, CKG.mostOftenAffects, CKG.onset, CKG.severity)
         for o in data.objects(None, p)
     ]
     assert facts and all(isinstance(o, Literal) and o.datatype is None and o.language is None for o in facts)

@@ -72,6 +72,7 @@ class CKG(DefinedNamespace):
     narrower: URIRef
     negated: URIRef
     noMoreEffectiveThan: URIRef
+    onset: URIRef
     population: URIRef
     prevalence: URIRef
     preventedBy: URIRef
@@ -84,6 +85,7 @@ class CKG(DefinedNamespace):
     retractedBy: URIRef
     retractionReason: URIRef
     riskFactorFor: URIRef
+    severity: URIRef
     sexRatio: URIRef
     sha256: URIRef
     snomedct: URIRef

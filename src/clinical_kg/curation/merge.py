@@ -60,7 +60,15 @@ ASSERTION_FILES = {
     CKG.prevents: "assertions-prevention.ttl",
     CKG.redFlagFor: "assertions-red-flags.ttl",
     **dict.fromkeys(
-        (CKG.prevalence, CKG.sexRatio, CKG.typicalAgeOfOnset, CKG.mostOftenAffects, CKG.typicalDuration),
+        (
+            CKG.prevalence,
+            CKG.sexRatio,
+            CKG.typicalAgeOfOnset,
+            CKG.mostOftenAffects,
+            CKG.typicalDuration,
+            CKG.onset,
+            CKG.severity,
+        ),
         "assertions-epidemiology.ttl",
     ),
 }
