@@ -48,7 +48,7 @@ def checked_module(catalogue: dict[str, CatalogueQuery]) -> str:
         "CHECKED: dict[str, str] = {",
     ]
     for name, query in catalogue.items():
-        lines.append(f'    "{text_digest(query.text)}": "{check_query(query.text)}",  # {name}')
+        lines.append(f'    "{text_digest(query.text)}": "{check_query(query.text).form}",  # {name}')
     return "\n".join([*lines, "}", ""])
 
 

@@ -15,6 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+# A command prefix under which no network namespace can be made: CAP_SYS_ADMIN dropped from the bounding set, and
+# no new user namespace allowed (as a container without those rights would be). Needs unshare and setpriv.
+WITHOUT_ISOLATION = [
+    "unshare", "--user", "--map-root-user", "sh", "-c",
+    'echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --bounding-set -sys_admin "$@"', "sh",
+]  # fmt: skip
+
 
 def free_port() -> int:
     """A TCP port free on the loopback interface right now."""
@@ -36,10 +43,22 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(log: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``ckg serve`` with ``options`` (and ``env``) on a free loopback port, ready to answer; stopped afterwards."""
+def running_server(
+    log: Path, *options: str, env: dict[str, str] | None = None, prefix: list[str] | None = None
+) -> Iterator[Server]:
+    """``ckg serve`` with ``options`` and ``env``, under ``prefix``, on a free loopback port; stopped afterwards."""
     port = free_port()
-    command = [sys.executable, "-m", "clinical_kg.cli", "serve", "--port", str(port), "--no-access-log", *options]
+    command = [
+        *(prefix or []),
+        sys.executable,
+        "-m",
+        "clinical_kg.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--no-access-log",
+        *options,
+    ]
     environment = {**os.environ, **(env or {})}
     with log.open("wb") as out:
         process = subprocess.Popen(

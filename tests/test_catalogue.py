@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parser import expandUnicodeEscapes_re, parseQuery
 
 from clinical_kg import errors
 from clinical_kg.catalogue import CatalogueQuery, load_catalogue, parse_query_file, run_query, template_form
@@ -56,6 +56,15 @@ def test_the_shipped_catalogue_is_the_queries_folder() -> None:
 
 
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.stem)
+def test_template_reads_the_same_to_the_check_and_the_engine(path: Path) -> None:
+    """Templates are trusted files that the engine runs as written (bound with RDF terms), not rewritten like
+    user queries: so they must hold nothing that rdflib and Oxigraph read differently (docs/security.md, T20)."""
+    text = path.read_text(encoding="utf-8")
+    assert not expandUnicodeEscapes_re.search(text), "write the character, not a \\u escape"
+    assert "\r" not in text, "line ends are LF only"
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.stem)
 def test_header_matches_the_query(path: Path) -> None:
     query = parse_query_file(path)
     assert query.title and query.description
@@ -63,7 +72,7 @@ def test_header_matches_the_query(path: Path) -> None:
     assert [str(v) for v in algebra["PV"]] == list(query.returns), "the projection must equal `returns`"
     body = [line for line in query.text.splitlines() if line.strip() and not line.startswith("#")]
     assert body[-1].startswith("ORDER BY"), "catalogue queries end with ORDER BY"
-    assert check_query(query.text) == "SELECT"
+    assert check_query(query.text).form == "SELECT"
     for parameter in query.parameters:
         assert parameter.example, f"parameter {parameter.name} needs an example"
 

@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,12 @@ from click.testing import CliRunner
 from rdflib import Graph
 from rdflib.query import Result
 
+from clinical_kg import store
 from clinical_kg.cli import main
+from clinical_kg.sparql_safety import CheckedQuery
 from tests.conftest import ROOT
+from tests.endpoint import WITHOUT_ISOLATION, listener
+from tests.test_safety import DIFFERENTIAL_BYPASSES
 
 COMMANDS = sorted(main.commands)
 HEADLINE = ["query", "conditions-causing-symptom", "--param", "symptom=radiating leg pain"]
@@ -103,6 +108,42 @@ def test_sparql_refusals_exit_2(text: str, message: str) -> None:
     result = ckg("sparql", "-", stdin=text)
     assert result.exit_code == 2
     assert result.stderr.startswith(message)
+
+
+@pytest.mark.parametrize("template", DIFFERENTIAL_BYPASSES)
+def test_sparql_parser_differential_bypasses_exit_2_and_make_no_request(template: str) -> None:
+    with listener() as (url, hits):
+        result = ckg("sparql", "-", stdin=template.format(url=url))
+        time.sleep(0.1)
+    # (a file or stdin is read with universal newlines, so the bare carriage return arrives as a line feed)
+    assert result.exit_code == 2 and (
+        "SPARQL parsers disagree" in result.stderr or "SERVICE is refused" in result.stderr
+    )
+    assert "SECRET" not in result.output
+    assert hits == []
+
+
+def test_sparql_runs_cut_off_from_the_network_even_past_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second wall (T1 b): with the check switched off, SERVICE reaches nothing from ckg sparql either."""
+    monkeypatch.setattr(store, "check_query", lambda text, prefixes=None: CheckedQuery("SELECT", text))
+    with listener() as (url, hits):
+        result = ckg("sparql", "-", stdin=f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}")
+        time.sleep(0.1)
+    assert result.exit_code == 2 and "unreachable" in result.stderr.lower()
+    assert hits == []
+
+
+def test_sparql_refuses_to_run_where_it_cannot_leave_the_network() -> None:
+    """T21: fail closed, unless --allow-network-access (which still runs the check)."""
+    command = [*WITHOUT_ISOLATION, sys.executable, "-m", "clinical_kg.cli", "sparql", "-", "-f", "csv"]
+    query = "SELECT ?t WHERE { ?t a owl:Ontology }"
+    refused = subprocess.run(command, input=query, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("error: cannot cut the query process off from the network")
+    allowed = subprocess.run([*command[:-3], "--allow-network-access", *command[-3:]], input=query,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert allowed.returncode == 0 and allowed.stdout == "t\nhttps://w3id.org/clinical-kg/vocab/\n"
+    assert allowed.stderr.startswith("warning: running with network access")
 
 
 def test_sparql_format_must_fit_the_result() -> None:

@@ -79,7 +79,26 @@ def test_updates_are_refused(text: str, kg) -> None:
 
 
 def test_service_inside_a_literal_or_comment_is_not_a_false_alarm() -> None:
-    assert check_query('SELECT * WHERE { ?s ?p "SERVICE <http://x/> { }" } # SERVICE <http://x/>') == "SELECT"
+    checked = check_query('SELECT * WHERE { ?s ?p "SERVICE <http://x/> { }" } # SERVICE <http://x/>')
+    assert (checked.form, checked.text) == ("SELECT", 'SELECT * WHERE { ?s ?p "SERVICE <http://x/> { }" . }')
+
+
+# The parser differential (T20): rdflib expands \u0022 everywhere, Oxigraph only inside strings, so SERVICE sits in a
+# string for the check and is code for the engine; and a bare carriage return ends a comment for Oxigraph only. Each
+# was accepted by the check and reached the canary when Oxigraph ran the text as typed.
+DIFFERENTIAL_BYPASSES = [
+    'SELECT * WHERE {{ ?s ?p ?o FILTER(?o != "a\\u0022 && ?o != ") SERVICE <{url}> {{ ?a ?b ?c }} #")\n}}',
+    "ASK {{ ?s ?p ?o FILTER(?o != 'a\\u0027 && ?o != ') SERVICE <{url}> {{ ?a ?b ?c }} #')\n}}",
+    "SELECT * WHERE {{ ?s ?p ?o # c\rSERVICE <{url}> {{ ?a ?b ?c }}\n}}",
+]
+
+
+@pytest.mark.parametrize("template", DIFFERENTIAL_BYPASSES)
+def test_parser_differential_bypasses_are_refused_and_make_no_request(template: str, kg, listener) -> None:
+    url, hits = listener
+    with pytest.raises(QueryError, match="is refused: SPARQL parsers disagree"):
+        kg.query(template.format(url=url))
+    assert hits == []
 
 
 PAYLOADS = [

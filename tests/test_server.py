@@ -11,6 +11,8 @@ import json
 import multiprocessing
 import re
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,8 +28,8 @@ from clinical_kg import resources
 from clinical_kg.catalogue import get_query, load_catalogue, run_query
 from clinical_kg.results import to_csv, to_json
 from tests.conftest import ROOT, shipped
-from tests.endpoint import Server, listener, running_server
-from tests.test_safety import SERVICE_VARIANTS
+from tests.endpoint import WITHOUT_ISOLATION, Server, free_port, listener, running_server
+from tests.test_safety import DIFFERENTIAL_BYPASSES, SERVICE_VARIANTS
 
 SPARQLWrapper = pytest.importorskip("SPARQLWrapper")
 pytest.importorskip("uvicorn")
@@ -471,6 +473,40 @@ def test_service_makes_no_request(server: Server, template: str) -> None:
     assert hits == []
 
 
+@pytest.mark.parametrize("template", DIFFERENTIAL_BYPASSES)
+@pytest.mark.parametrize("how", ["GET", "POST form", "POST direct"])
+def test_parser_differential_bypasses_get_400_and_make_no_request(server: Server, template: str, how: str) -> None:
+    with listener() as (url, hits):
+        text = template.format(url=url)
+        if how == "GET":
+            status, _, body = get(server, "/sparql", query=text)
+        elif how == "POST form":
+            status, _, body = request(server, "POST", "/sparql", urlencode({"query": text}), FORM)
+        else:
+            status, _, body = request(server, "POST", "/sparql", text, {"Content-Type": "application/sparql-query"})
+        time.sleep(0.1)
+    assert status == 400 and b"SPARQL parsers disagree" in body
+    assert hits == []
+
+
+def test_serve_refuses_to_start_where_workers_cannot_leave_the_network(tmp_path: Path) -> None:
+    """T21: fail closed. CAP_SYS_ADMIN dropped and no user namespaces: no isolation, so no endpoint."""
+    command = [*WITHOUT_ISOLATION, sys.executable, "-m", "clinical_kg.cli", "serve", "--port", str(free_port())]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2, result.stderr
+    assert "error: ckg serve will not start: cannot cut the query process off from the network" in result.stderr
+    assert "--allow-network-access" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_with_allow_network_access_serve_starts_and_still_refuses_service(tmp_path: Path) -> None:
+    with running_server(tmp_path / "serve.log", "--allow-network-access", prefix=WITHOUT_ISOLATION) as open_server:
+        assert "serving with network access (--allow-network-access)" in open_server.log_text()
+        with listener() as (url, hits):
+            status = get(open_server, "/sparql", query=f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}")[0]
+            time.sleep(0.1)
+        assert (status, hits) == (400, [])
+
+
 def test_from_load_and_remote_graphs_make_no_request(server: Server) -> None:
     with listener() as (url, hits):
         answers = [
@@ -489,9 +525,15 @@ def test_from_load_and_remote_graphs_make_no_request(server: Server) -> None:
 def _service_from_a_worker(url: str, sandboxed: bool, answers: multiprocessing.Queue) -> None:
     import pyoxigraph
 
-    from clinical_kg.query_worker import WorkerConfig, enter_sandbox
+    from clinical_kg.sandbox import IsolationError, isolate_from_network
 
-    network = enter_sandbox(WorkerConfig()) if sandboxed else "shared"
+    network = "shared"
+    if sandboxed:
+        try:
+            isolate_from_network()
+            network = "isolated"
+        except IsolationError as exc:
+            network = exc.message
     try:
         rows = list(pyoxigraph.Store().query(f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}"))
         answers.put((network, f"{len(rows)} rows"))
@@ -510,8 +552,7 @@ def test_worker_sandbox_stops_service_even_without_the_query_check() -> None:
             process.join(30)
         time.sleep(0.1)
     unsandboxed, sandboxed_answer = answers.get(timeout=5), answers.get(timeout=5)
-    if sandboxed_answer[0] != "isolated":
-        pytest.skip(f"no network namespace here: {sandboxed_answer[0]}")
+    assert sandboxed_answer[0] == "isolated"
     assert len(hits) == 1  # the control: without the sandbox Oxigraph did send a request to the listener
     assert "unreachable" not in unsandboxed[1].lower()
     assert "unreachable" in sandboxed_answer[1].lower()

@@ -140,7 +140,7 @@ def template_form(query: CatalogueQuery) -> str:
     if form is None:
         from clinical_kg.sparql_safety import check_query  # rdflib's SPARQL parser: only for unchecked text
 
-        form = check_query(query.text)
+        form = check_query(query.text).form
     return form
 
 

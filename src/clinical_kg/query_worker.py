@@ -4,10 +4,11 @@
 a few worker processes over a pipe; a worker that overruns its deadline is killed and replaced
 (shared/reference/security-findings.md, T11). Each worker, at start:
 
-- leaves the network: ``unshare(CLONE_NEWNET)`` (as root) or ``unshare(CLONE_NEWUSER |
-  CLONE_NEWNET)`` (unprivileged, where the kernel allows it), so even a ``SERVICE`` that got
-  past the algebra check could reach nothing (T1); sets a default socket timeout (T2) and an
-  address-space limit, so a query that allocates without bound fails instead of the machine;
+- leaves the network (:func:`clinical_kg.sandbox.isolate_from_network`), so even a ``SERVICE``
+  that got past the check could reach nothing (T1); a worker that cannot leave it answers no
+  query (T21) unless the endpoint was started with ``--allow-network-access``; sets a default
+  socket timeout (T2) and an address-space limit, so a query that allocates without bound fails
+  instead of the machine;
 - loads the graph once on Oxigraph (linear-time ``REGEX``, T9): the shipped files, each also
   as a named graph called after its dataset node (``ckgds:symptoms``, the vocabulary under its
   ontology IRI), so the protocol's ``default-graph-uri`` and ``named-graph-uri`` can pick
@@ -17,18 +18,17 @@ A request is a dict (``op`` = ``sparql``, ``catalogue`` or ``entity``; with ``ck
 --allow-update`` also ``update`` and ``graph-write``, applied to this worker's copy only); the
 answer is a dict with ``status``, and ``body`` and ``type`` or ``message`` and ``hint``. Every
 user query passes :func:`clinical_kg.sparql_safety.check_query` (no SERVICE in any form, no
-FROM, no updates) and stops at ``max_rows`` rows; every update passes :func:`check_update`
-(no LOAD, no SERVICE).
+FROM, no updates), the engine runs the canonical text it returns, and stops at ``max_rows``
+rows; every update passes :func:`clinical_kg.sparql_safety.check_update` (no LOAD, no SERVICE).
 """
 
 from __future__ import annotations
 
-import ctypes
 import itertools
+import logging
 import os
-import resource
+import secrets
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,18 +37,15 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
-from pyparsing import ParseException, ParseResults
 from rdflib import BNode, Literal, URIRef
-from rdflib.plugins.sparql.algebra import translateUpdate
-from rdflib.plugins.sparql.parser import parseUpdate
-from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
 from clinical_kg.catalogue import bind_parameters, get_query, load_catalogue, template_form
 from clinical_kg.errors import ClinicalKGError, InputError, QueryError
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.results import to_csv, to_json, to_tsv
-from clinical_kg.sparql_safety import check_query
+from clinical_kg.sandbox import IsolationError, bound_resources, isolate_from_network
+from clinical_kg.sparql_safety import check_query, check_update
 from clinical_kg.store import OxigraphKnowledgeGraph, QueryResult, curated_files, from_oxigraph
 from clinical_kg.terms import TermIndex
 
@@ -72,8 +69,7 @@ GRAPH_TYPES: dict[str, tuple[ox.RdfFormat, str]] = {
     "text/plain": (ox.RdfFormat.N_TRIPLES, "application/n-triples"),
 }
 
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWNET = 0x40000000
+log = logging.getLogger("clinical_kg.query_worker")
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _DATASET_CLASSES = {
     ox.NamedNode("http://www.w3.org/ns/dcat#Dataset"),
@@ -90,6 +86,8 @@ class WorkerConfig:
     socket_timeout: float = 3.0
     store_path: str | None = None
     data_dir: str | None = None  # the curated data folder (default: found by resources.locate_data)
+    # Run queries even where the worker cannot be cut off from the network (ckg serve --allow-network-access).
+    allow_network_access: bool = False
     # The form (SELECT, ...) of each catalogue query, checked once by the server at start
     # (parsing them all takes most of a second; a replacement worker should start quickly).
     catalogue_forms: dict[str, str] = field(default_factory=dict)
@@ -189,24 +187,6 @@ def error(status: int, message: str, hint: str | None = None) -> dict[str, Any]:
 def _not_acceptable(form: str) -> dict[str, Any]:
     offered = GRAPH_TYPES if form in ("CONSTRUCT", "DESCRIBE") else RESULT_TYPES
     return error(406, f"no acceptable media type for a {form} result", hint="ask for one of: " + ", ".join(offered))
-
-
-# ---------------------------------------------------------------- the sandbox
-
-
-def enter_sandbox(config: WorkerConfig) -> str:
-    """Leave the network, bound socket waits and address space; say what was achieved."""
-    socket.setdefaulttimeout(config.socket_timeout)
-    if config.memory_mb > 0:
-        limit = config.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    unshare = getattr(ctypes.CDLL(None, use_errno=True), "unshare", None)
-    if unshare is None:
-        return "shared (no unshare on this system)"
-    flags = _CLONE_NEWNET if os.geteuid() == 0 else _CLONE_NEWUSER | _CLONE_NEWNET
-    if unshare(flags) == 0:
-        return "isolated"
-    return f"shared (unshare failed: {os.strerror(ctypes.get_errno())})"
 
 
 # ---------------------------------------------------------------- the graph
@@ -309,31 +289,6 @@ def catalogue_forms() -> dict[str, str]:
     return {name: template_form(query) for name, query in load_catalogue().items()}
 
 
-def _has(node: Any, names: set[str]) -> bool:
-    if isinstance(node, CompValue):
-        return node.name in names or any(_has(value, names) for value in node.values())
-    if isinstance(node, (list, tuple, ParseResults)):
-        return any(_has(item, names) for item in node)
-    return False
-
-
-def check_update(text: str, prefixes: dict[str, str]) -> None:
-    """Refuse an update that would reach out (``LOAD``, ``SERVICE``), or that does not parse."""
-    try:
-        parsed = parseUpdate(text)
-        algebra = translateUpdate(parsed, initNs=prefixes).algebra
-    except ParseException as exc:
-        raise QueryError(f"SPARQL Update syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
-    except Exception as exc:
-        raise QueryError(f"SPARQL Update is not valid: {exc}") from None
-    if _has(parsed, {"Load"}) or _has(algebra, {"Load"}):
-        raise QueryError(
-            "LOAD is refused: the endpoint never fetches documents", hint="PUT the data to the graph store"
-        )
-    if _has(parsed, {"ServiceGraphPattern"}) or _has(algebra, {"ServiceGraphPattern"}):
-        raise QueryError("SERVICE is refused: updates may not reach other endpoints or files")
-
-
 def _plain(term: Any) -> dict[str, str] | None:
     """An Oxigraph term as a small JSON-able dict."""
     if term is None:
@@ -397,7 +352,7 @@ class Engine:
 
     def sparql(self, text: str, accept: str, default_graphs: list[str], named_graphs: list[str]) -> dict[str, Any]:
         """A user query: checked, run on Oxigraph over the chosen dataset, capped, serialised."""
-        form = check_query(text, self.prefixes)
+        checked = check_query(text, self.prefixes)
         dataset: dict[str, Any] = {}
         if default_graphs or named_graphs:
             unknown = [g for g in default_graphs + named_graphs if g not in self.graph_names]
@@ -408,7 +363,7 @@ class Engine:
                 )
             dataset = {"default_graph": [ox.NamedNode(g) for g in default_graphs],
                        "named_graphs": [ox.NamedNode(g) for g in named_graphs]}  # fmt: skip
-        return self._run(text, form, accept, self.prefixes, dataset)
+        return self._run(checked.text, checked.form, accept, dataset)
 
     def catalogue(self, name: str, values: dict[str, list[str]], accept: str) -> dict[str, Any]:
         """A catalogue query with its parameters bound as on the command line."""
@@ -417,14 +372,14 @@ class Engine:
         except QueryError as exc:
             return error(404, exc.message, exc.hint)
         text, _ = bind_parameters(query, values, self.index)
-        return self._run(text, self.forms[name], accept, {}, {})
+        return self._run(text, self.forms[name], accept, {})
 
-    def _run(self, text: str, form: str, accept: str, prefixes: dict[str, str], dataset: dict) -> dict[str, Any]:
+    def _run(self, text: str, form: str, accept: str, dataset: dict) -> dict[str, Any]:
         graph_result = form in ("CONSTRUCT", "DESCRIBE")
         media = negotiate(accept, GRAPH_TYPES if graph_result else RESULT_TYPES)
         if media is None:
             return _not_acceptable(form)
-        answer = self.store.query(text, prefixes=prefixes, use_default_graph_as_union=False, **dataset)
+        answer = self.store.query(text, use_default_graph_as_union=False, **dataset)
         limit = self.config.max_rows
         headers: dict[str, str] = {}
         if graph_result:
@@ -452,8 +407,7 @@ class Engine:
 
     def update(self, text: str) -> dict[str, Any]:
         """SPARQL Update on this worker's copy of the graph (``--allow-update`` only)."""
-        check_update(text, self.prefixes)
-        self.store.update(text, prefixes=self.prefixes)
+        self.store.update(check_update(text, self.prefixes))
         self._changed()
         return {"status": 204}
 
@@ -512,8 +466,20 @@ class Engine:
 
 
 def worker_main(conn: Any, config: WorkerConfig) -> None:
-    """Entry point of a worker process: sandbox, load, then answer requests until the pipe closes."""
-    network = enter_sandbox(config)
+    """Entry point of a worker process: sandbox, load, then answer requests until the pipe closes.
+
+    A worker that cannot be cut off from the network answers nothing (its first message says
+    why), unless ``config.allow_network_access``.
+    """
+    bound_resources(config.socket_timeout, config.memory_mb)
+    try:
+        isolate_from_network()
+        network = "isolated"
+    except IsolationError as exc:
+        if not config.allow_network_access:
+            conn.send({"ready": False, "isolation": exc.message, "error": exc.message, "hint": exc.hint})
+            return
+        network = f"shared: {exc.message}"
     try:
         engine = Engine(config)
     except Exception as exc:
@@ -527,6 +493,8 @@ def worker_main(conn: Any, config: WorkerConfig) -> None:
             return
         try:
             reply = engine.handle(request)
-        except Exception as exc:  # a bug, not the user's fault: answer 500, keep serving
-            reply = error(500, f"internal error: {type(exc).__name__}: {exc}")
+        except Exception:  # a bug, not the user's fault: log it here, answer 500 without internals, keep serving
+            incident = secrets.token_hex(4)
+            log.exception("internal error %s in query worker %s", incident, os.getpid())
+            reply = error(500, f"internal error {incident}: the server log has the details")
         conn.send(reply)

@@ -29,3 +29,4 @@ class Settings:
     abandon_grace: float = 1.0  # a query whose client left is stopped this many seconds later
     allow_update: bool = False  # SPARQL Update and Graph Store writes, on the in-memory copy only
     update_token: str | None = None  # the bearer token writes must carry (with allow_update)
+    allow_network_access: bool = False  # serve even where workers cannot be cut off from the network

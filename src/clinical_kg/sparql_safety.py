@@ -1,56 +1,160 @@
-"""Checks that run before any user-supplied SPARQL is evaluated.
+"""Checks that run before any user-supplied SPARQL is evaluated, and the text the engine runs.
 
 Every engine we embed follows ``SERVICE`` to the network and rdflib also fetches ``FROM <url>``
 (see shared/reference/security-findings.md, T1 and T3). A query is therefore parsed first and
-its algebra inspected: ``SERVICE`` in any form, dataset clauses (``FROM``/``FROM NAMED``) and
-updates are refused with a clear error. The check fails closed: a query rdflib cannot parse is
-not run.
+its parse tree and algebra inspected: ``SERVICE`` in any form, dataset clauses (``FROM``/``FROM
+NAMED``) and updates are refused with a clear error. The check fails closed: a query rdflib
+cannot parse is not run.
+
+The engine runs exactly what was checked (T20). rdflib and Oxigraph read some texts differently
+(``\\u0022`` outside a string, a comment ended by a bare carriage return), so the user's text
+never reaches the engine: :func:`check_query` returns the query rewritten from rdflib's parse
+tree in a canonical form (:mod:`clinical_kg.sparql_writer`), audits that text token by token,
+parses it again with rdflib and runs the same checks on it, and compares its algebra with the
+user's. The canonical text is what every caller gives the engine; a query that cannot be
+rewritten faithfully is refused.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import rdflib.plugins.sparql
 from pyparsing import ParseException, ParseResults
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.algebra import translatePrologue, translateQuery, translateUpdate
+from rdflib.plugins.sparql.parser import expandUnicodeEscapes_re, parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from clinical_kg.errors import QueryError
+from clinical_kg.sparql_writer import UnwritableError, audit, write_query, write_update
 
 # Never let rdflib fetch FROM/LOAD graphs from the network or the file system.
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
 
 QUERY_FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
+_BARE_CR = re.compile(r"\r(?!\n)")
+_SERVICE_REFUSED = "SERVICE is refused: queries may not reach other endpoints or files"
+_SERVICE_HINT = "remove the SERVICE block; everything clinical-kg knows is in the local graph"
 
 
-def _contains_service(node: Any) -> bool:
+@dataclass(frozen=True)
+class CheckedQuery:
+    """A query that passed the check: its form and the canonical text, the only text to run."""
+
+    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+    text: str
+
+
+def _contains(node: Any, names: set[str]) -> bool:
     if isinstance(node, CompValue):
-        if node.name == "ServiceGraphPattern":
-            return True
-        return any(_contains_service(value) for value in node.values())
+        return node.name in names or any(_contains(value, names) for value in node.values())
     if isinstance(node, (list, tuple, ParseResults)):
-        return any(_contains_service(item) for item in node)
+        return any(_contains(item, names) for item in node)
     return False
 
 
-def check_query(text: str, prefixes: dict[str, str] | None = None) -> str:
-    """Parse ``text`` and return its form (SELECT, ASK, CONSTRUCT, DESCRIBE), or raise QueryError.
+def check_query(text: str, prefixes: dict[str, str] | None = None) -> CheckedQuery:
+    """Check ``text`` and return its form and canonical text, or raise QueryError.
 
     Refused: syntax errors (with the parser's line and column), updates, ``SERVICE`` anywhere
-    (including ``SERVICE SILENT``, ``SERVICE ?var``, nested or inside ``OPTIONAL``/``UNION``) and
-    ``FROM``/``FROM NAMED`` dataset clauses. ``prefixes`` are predeclared prefixes. Answers
-    are remembered per text, since rdflib's parser takes tens of milliseconds.
+    (including ``SERVICE SILENT``, ``SERVICE ?var``, nested or inside ``OPTIONAL``/``UNION``),
+    ``FROM``/``FROM NAMED`` dataset clauses, and queries that cannot be written in the canonical
+    form. ``prefixes`` are predeclared prefixes; the canonical text needs none. Answers are
+    remembered per text, since rdflib's parser takes milliseconds to tens of milliseconds.
     """
     return _check(text, tuple(sorted((prefixes or {}).items())))
 
 
 @lru_cache(maxsize=512)
-def _check(text: str, prefixes: tuple[tuple[str, str], ...]) -> str:
+def _check(text: str, prefixes: tuple[tuple[str, str], ...]) -> CheckedQuery:
+    refuse_ambiguous_text(text)
+    parsed = _parse(parseQuery, text)
+    form = _refuse_unsafe_query(parsed)
     try:
-        parsed = parseQuery(text)
+        canonical = write_query(parsed, translatePrologue(parsed[0], None, dict(prefixes)))
+    except UnwritableError as exc:
+        raise _unwritable(exc) from None
+    except Exception as exc:  # an unknown prefix, for example
+        raise QueryError(f"SPARQL query is not valid: {exc}") from None
+    algebra = _algebra(lambda: translateQuery(parsed, initNs=dict(prefixes)).algebra)
+    _refuse_service(algebra)
+    _same_query(text, canonical, algebra)
+    return CheckedQuery(form, canonical)
+
+
+def check_update(text: str, prefixes: dict[str, str] | None = None) -> str:
+    """Check a SPARQL Update and return its canonical text, or raise QueryError.
+
+    Refused: syntax errors, ``LOAD`` (the endpoint never fetches documents), ``SERVICE``, and
+    updates that cannot be written in the canonical form.
+    """
+    initial = dict(prefixes or {})
+    refuse_ambiguous_text(text)
+    parsed = _parse(parseUpdate, text)
+    if _contains(parsed, {"Load"}):
+        raise QueryError("LOAD is refused: nothing is ever fetched", hint="PUT the data to the graph store")
+    _refuse_service(parsed)
+    try:
+        prologues, prologue = [], None
+        for declarations in dict.get(parsed, "prologue", []):
+            prologue = translatePrologue(declarations, None, initial, prologue)
+            prologues.append(prologue)
+        canonical = write_update(parsed, prologues)
+    except UnwritableError as exc:
+        raise _unwritable(exc) from None
+    except Exception as exc:
+        raise QueryError(f"SPARQL Update is not valid: {exc}") from None
+    algebra = _algebra(lambda: translateUpdate(parsed, initNs=initial).algebra)
+    _refuse_service(algebra)
+    _verify(canonical)
+    again = _parse(parseUpdate, canonical)
+    if _contains(again, {"Load", "ServiceGraphPattern"}) or repr(translateUpdate(again).algebra) != repr(algebra):
+        raise _unwritable(UnwritableError("the rewritten update differs from the one given"))
+    return canonical
+
+
+def refuse_ambiguous_text(text: str) -> None:
+    """Refuse the two known spellings that SPARQL parsers read differently, with their position.
+
+    A ``\\u`` escape of a character that delimits or ends something (a quote, ``<``, ``>``, ``#``,
+    a backslash, a line end...): rdflib expands it before reading, Oxigraph only inside strings and
+    IRIs, so the two disagree on where a string, IRI or comment ends. And a carriage return not
+    followed by a line feed, which ends a comment for Oxigraph but not for rdflib. The canonical
+    rewrite would run rdflib's reading safely anyway; refusing says plainly that the text is ambiguous.
+    """
+    for match in expandUnicodeEscapes_re.finditer(text):
+        try:
+            character = chr(int(match.group(1), 16))
+        except (ValueError, OverflowError):
+            continue  # rdflib's parser refuses it with its own message
+        if character.isascii() and not character.isalnum() and character not in "_-.":
+            line, column = _position(text, match.start())
+            raise QueryError(
+                f"{match.group()} at line {line}, column {column} is refused: SPARQL parsers disagree on "
+                f"where a string, IRI or comment ends around an escaped {character!r}",
+                hint="write the character itself (inside a string: \\\" or \\' for quotes, \\n for a line end)",
+            )
+    bare = _BARE_CR.search(text)
+    if bare:
+        line, column = _position(text, bare.start())
+        raise QueryError(
+            f"a carriage return not followed by a line feed at line {line}, column {column} is refused: "
+            "SPARQL parsers disagree on whether it ends a comment",
+            hint="end lines with LF or CRLF",
+        )
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+
+
+def _parse(parse: Any, text: str) -> Any:
+    try:
+        return parse(text)
     except ParseException as exc:
         raise QueryError(
             f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}",
@@ -58,6 +162,10 @@ def _check(text: str, prefixes: tuple[tuple[str, str], ...]) -> str:
         ) from None
     except Exception as exc:  # rdflib's parser raises assorted types on odd input
         raise QueryError(f"SPARQL query could not be parsed: {exc}") from None
+
+
+def _refuse_unsafe_query(parsed: ParseResults) -> str:
+    """The form of a parsed query; refuse updates, FROM and SERVICE."""
     form_node = parsed[1]
     form = QUERY_FORMS.get(getattr(form_node, "name", ""))
     if form is None:
@@ -67,13 +175,48 @@ def _check(text: str, prefixes: tuple[tuple[str, str], ...]) -> str:
             "FROM and FROM NAMED are refused: queries run over the loaded graph only",
             hint="remove the FROM clause",
         )
+    _refuse_service(parsed)
+    return form
+
+
+def _refuse_service(node: Any) -> None:
+    if _contains(node, {"ServiceGraphPattern"}):
+        raise QueryError(_SERVICE_REFUSED, hint=_SERVICE_HINT)
+
+
+def _algebra(translate: Any) -> Any:
     try:
-        algebra = translateQuery(parsed, initNs=dict(prefixes)).algebra
+        return translate()
     except Exception as exc:
         raise QueryError(f"SPARQL query is not valid: {exc}") from None
-    if _contains_service(parsed) or _contains_service(algebra):
-        raise QueryError(
-            "SERVICE is refused: queries may not reach other endpoints or files",
-            hint="remove the SERVICE block; everything clinical-kg knows is in the local graph",
-        )
-    return form
+
+
+def _verify(canonical: str) -> None:
+    """The canonical text holds only canonical tokens, and rdflib's escape expansion leaves it as it is."""
+    try:
+        audit(canonical)
+    except UnwritableError as exc:
+        raise _unwritable(exc) from None
+
+
+def _same_query(text: str, canonical: str, algebra: Any) -> None:
+    """Re-check the canonical text and make sure it asks exactly what ``text`` asked."""
+    _verify(canonical)
+    try:
+        again = parseQuery(canonical)
+        _refuse_unsafe_query(again)
+        same = repr(translateQuery(again).algebra) == repr(algebra)
+    except QueryError:
+        raise
+    except Exception as exc:
+        raise _unwritable(UnwritableError(f"the rewritten query does not parse ({exc})")) from None
+    if not same:
+        raise _unwritable(UnwritableError("the rewritten query differs from the one given"))
+
+
+def _unwritable(exc: UnwritableError) -> QueryError:
+    return QueryError(
+        f"this query cannot be run safely: {exc}",
+        hint="the engine runs a canonical rewrite of every query; write it more plainly "
+        "(full IRIs or declared prefixes, characters instead of \\u escapes)",
+    )

@@ -18,7 +18,7 @@ graph triple by triple, and calls ``len()``, which is a full count on Oxigraph):
 :meth:`KnowledgeGraph.memory_graph` gives that view, built once.
 
 Every query passes :func:`clinical_kg.sparql_safety.check_query` first (no SERVICE, no FROM, no
-updates).
+updates), and the engine runs the canonical text that check returns, never the text as typed.
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ class KnowledgeGraph:
         """
         from clinical_kg.sparql_safety import check_query  # rdflib's SPARQL parser: loaded when a query needs it
 
-        form = check_query(text, prefixes)
-        return self._run(text, form, prefixes or {})
+        checked = check_query(text, prefixes)
+        return self._run(checked.text, checked.form, {})
 
     def query_trusted(self, text: str, form: str = "SELECT") -> QueryResult:
         """Run a query this package wrote, without the safety check (which costs a parse).

@@ -80,13 +80,19 @@ def _table(result: Any, title: str) -> str:
 @click.option("-f", "--format", "fmt", type=click.Choice(RESULT_FORMATS + GRAPH_FORMATS), default=None,
               help="Result format: table, csv, tsv, json for SELECT/ASK (default table); "
                    "turtle, nt, json-ld, xml for CONSTRUCT/DESCRIBE (default turtle).")  # fmt: skip
+@click.option(
+    "--allow-network-access",
+    is_flag=True,
+    help="Run the query even where this process cannot be cut off from the network (see docs/security.md).",
+)
 @store_option
 @handle_errors
-def sparql_command(source: Any, fmt: str | None) -> None:
+def sparql_command(source: Any, fmt: str | None, allow_network_access: bool) -> None:
     """Run an ad-hoc SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) from FILE or stdin.
 
     The project's prefixes (ckg:, ckgid:, skos:, ...) are predeclared. SERVICE, FROM and
-    updates are refused.
+    updates are refused, and the query runs as the check rewrote it, in a process cut off
+    from the network (where that cannot be done, nothing runs unless --allow-network-access).
 
     \b
     Example:
@@ -94,21 +100,25 @@ def sparql_command(source: Any, fmt: str | None) -> None:
     """
     from clinical_kg.namespaces import prefix_map
     from clinical_kg.results import format_result
+    from clinical_kg.sandbox import run_isolated
 
-    result = open_kg().query(source.read(), prefixes=prefix_map())
-    if result.graph is not None:
-        fmt = fmt or "turtle"
-        if fmt not in GRAPH_FORMATS:
-            raise InputError(
-                f"--format {fmt} does not fit a graph result", hint=f"use one of {', '.join(GRAPH_FORMATS)}"
-            )
-    else:
-        fmt = fmt or "table"
-        if fmt not in RESULT_FORMATS:
-            raise InputError(
-                f"--format {fmt} does not fit a {result.form} result", hint=f"use one of {', '.join(RESULT_FORMATS)}"
-            )
-    click.echo(format_result(result, fmt), nl=False)
+    text = source.read()
+
+    def answer() -> str:
+        result = open_kg().query(text, prefixes=prefix_map())
+        chosen = fmt or ("turtle" if result.graph is not None else "table")
+        if result.graph is not None and chosen not in GRAPH_FORMATS:
+            raise InputError(f"--format {chosen} does not fit a graph result",
+                             hint=f"use one of {', '.join(GRAPH_FORMATS)}")  # fmt: skip
+        if result.graph is None and chosen not in RESULT_FORMATS:
+            raise InputError(f"--format {chosen} does not fit a {result.form} result",
+                             hint=f"use one of {', '.join(RESULT_FORMATS)}")  # fmt: skip
+        return format_result(result, chosen)
+
+    output = run_isolated(
+        answer, allow_network_access, warn=lambda message: click.echo(f"warning: {message}", err=True)
+    )
+    click.echo(output, nl=False)
 
 
 @main.command("prefixes", context_settings=CONTEXT)

@@ -82,15 +82,22 @@ SERVE_DEFAULTS = ServeSettings()  # the one place the endpoint's defaults are wr
     help="Accept SPARQL Update and Graph Store writes carrying `Authorization: Bearer $CKG_UPDATE_TOKEN`, "
     "on the endpoint's in-memory copy only (never written to data/; gone at restart). Default: refused.",
 )
+@click.option(
+    "--allow-network-access",
+    is_flag=True,
+    help="Serve even where the query workers cannot be cut off from the network (for example a container "
+    "without CAP_SYS_ADMIN that runs with --network none). Default: refuse to start there.",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
 @data_dir_option
 @handle_errors
 def serve_command(host: str, port: int, store_path: Path | None, workers: int, timeout: float, max_rows: int,
                   max_body: int, queue_wait: float, cors_origins: tuple[str, ...], worker_memory: int,
-                  allow_update: bool, access_log: bool) -> None:  # fmt: skip
+                  allow_update: bool, allow_network_access: bool, access_log: bool) -> None:  # fmt: skip
     """Run a read-only SPARQL 1.1 endpoint at /sparql, the catalogue at /queries, a query page at /.
 
-    Queries run in sandboxed worker processes (no network), each killed at the timeout.
+    Queries run in sandboxed worker processes cut off from the network (where that cannot be
+    done, it refuses to start unless --allow-network-access), each killed at the timeout.
     SPARQL Update, Graph Store writes, SERVICE and FROM are refused. Needs the `serve` extra:
     pip install "clinical-kg[serve]".
 
@@ -119,4 +126,4 @@ def serve_command(host: str, port: int, store_path: Path | None, workers: int, t
     serve(Settings(host=host, port=port, store_path=store_path, workers=workers, timeout=timeout, max_rows=max_rows,
                    max_body=max_body, queue_wait=queue_wait, cors_origins=cors_origins, worker_memory_mb=worker_memory,
                    access_log=access_log, allow_update=allow_update, update_token=token,
-                   data_dir=data_location().path))  # fmt: skip
+                   data_dir=data_location().path, allow_network_access=allow_network_access))  # fmt: skip

@@ -6,6 +6,7 @@ import contextlib
 import hmac
 import json
 import logging
+import multiprocessing
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -16,6 +17,7 @@ from clinical_kg import __version__
 from clinical_kg.catalogue import load_catalogue
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.query_worker import GRAPH_TYPES, RESULT_TYPES, negotiate
+from clinical_kg.sandbox import IsolationError, isolate_from_network
 from clinical_kg.server.pages import render_entity
 from clinical_kg.server.pool import ClientGoneError, SaturatedError, WorkerPool
 from clinical_kg.server_settings import Settings
@@ -342,11 +344,35 @@ def create_app(settings: Settings) -> Any:
 # ---------------------------------------------------------------- running
 
 
+def isolation_problem() -> IsolationError | None:
+    """Whether a query worker could be cut off from the network here: tried in a short-lived child process."""
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+
+    def probe() -> None:
+        try:
+            isolate_from_network()
+            child.send(None)
+        except IsolationError as exc:
+            child.send((exc.message, exc.hint))
+
+    process = context.Process(target=probe)
+    process.start()
+    outcome = parent.recv() if parent.poll(30) else ("the isolation probe did not answer within 30 s", None)
+    process.join(5)
+    return None if outcome is None else IsolationError(*outcome)
+
+
 def serve(settings: Settings) -> None:
     """Run the endpoint with uvicorn until interrupted."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    problem = isolation_problem()
+    if problem is not None:
+        if not settings.allow_network_access:  # fail closed (T21): say why and what to do, serve nothing
+            raise IsolationError(f"ckg serve will not start: {problem.message}", hint=problem.hint)
+        log.warning("serving with network access (--allow-network-access): %s", problem.message)
     if settings.store_path is not None:
         from clinical_kg.query_worker import build_store
 

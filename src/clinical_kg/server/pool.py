@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from clinical_kg.query_worker import WorkerConfig, catalogue_forms, worker_main
+from clinical_kg.sandbox import IsolationError
 from clinical_kg.server_settings import Settings
 
 log = logging.getLogger("clinical_kg.server")
@@ -50,6 +51,7 @@ class WorkerPool:
             store_path=str(settings.store_path) if settings.store_path else None,
             data_dir=str(settings.data_dir) if settings.data_dir else None,
             catalogue_forms=catalogue_forms(),
+            allow_network_access=settings.allow_network_access,
         )
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["clinical_kg.query_worker"])
@@ -82,6 +84,8 @@ class WorkerPool:
         info = parent.recv()
         if not info.get("ready"):
             process.join()
+            if "isolation" in info:  # fail closed (T21): a worker that keeps its network answers nothing
+                raise IsolationError(info["isolation"], hint=info.get("hint"))
             raise RuntimeError(f"a query worker could not load the graph: {info.get('error')}")
         if info["network"] != "isolated":
             log.warning("query worker %s has network access: %s", info["pid"], info["network"])
