@@ -18,7 +18,6 @@ import pytest
 from clinical_kg import transaction
 from clinical_kg.transaction import (
     JOURNAL_NAME,
-    LOCK_NAME,
     TEMP_PREFIX,
     DataTransaction,
     TransactionError,
@@ -60,7 +59,7 @@ def test_commit_writes_all_files(folder: Path) -> None:
         tx.append_text(CHANGELOG, "two\n")
     assert texts(folder) == {**NEW, CHANGELOG: "one\ntwo\n"}
     assert temps(folder) == [] and not (folder / JOURNAL_NAME).exists()
-    assert (folder / LOCK_NAME).exists()
+    assert sorted(p.name for p in folder.iterdir()) == sorted({*NEW, *OLD, CHANGELOG})  # no lock file either
 
 
 def test_exception_changes_nothing(folder: Path) -> None:
@@ -202,7 +201,7 @@ def test_hand_made_journal_with_bad_checksum_is_refused(folder: Path) -> None:
 
 def test_ensure_consistent_is_lock_free_without_journal(tmp_path: Path) -> None:
     assert not ensure_consistent(tmp_path)
-    assert not (tmp_path / LOCK_NAME).exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 # 4. SIGKILL at random moments
@@ -280,11 +279,20 @@ def test_concurrent_increments_are_not_lost(tmp_path: Path) -> None:
     assert temps(tmp_path) == []
 
 
-def test_module_uses_one_lock_file(tmp_path: Path) -> None:
-    """The lock file is never replaced: its inode survives commits."""
-    with DataTransaction(tmp_path) as tx:
-        tx.write_text("a.ttl", "1")
-    ino = (tmp_path / transaction.LOCK_NAME).stat().st_ino
+def test_the_lock_is_the_folder_itself(tmp_path: Path) -> None:
+    """An flock on the folder: its inode survives every replace inside it, and no lock file is ever made."""
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with (
+            pytest.raises(
+                transaction.LockTimeoutError, match=f"gave up after 0.2 s waiting for the lock on {tmp_path}"
+            ),
+            DataTransaction(tmp_path, lock_timeout=0.2) as tx,
+        ):
+            tx.write_text("a.ttl", "1")
+    finally:
+        os.close(fd)
     with DataTransaction(tmp_path) as tx:
         tx.write_text("a.ttl", "2")
-    assert (tmp_path / transaction.LOCK_NAME).stat().st_ino == ino
+    assert [p.name for p in tmp_path.iterdir()] == ["a.ttl"]

@@ -40,6 +40,7 @@ from clinical_kg.store import from_oxigraph
 
 DEFAULT_MAX_BYTES = 10_000_000
 MAX_JSON_DEPTH = 128
+MAX_NESTING = 128  # [ ] and ( ) in Turtle: validation time grows with the square of the depth
 
 FORMATS = {
     ".ttl": ox.RdfFormat.TURTLE,
@@ -57,6 +58,13 @@ _OX_POSITION = re.compile(
     r"|between line \d+ column \d+ and line \d+ column \d+): "
 )
 _JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# What can hide a bracket in Turtle (strings, IRIs, comments), then the brackets themselves.
+_TURTLE_TOKEN = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n\r]|\\.)*"|\'(?:[^\'\\\n\r]|\\.)*\'|<[^<>"{}|^`\\\x00-\x20]*>|#[^\n\r]*|[\[\]()]'
+)
+# Characters refused in literals: controls other than tab and line feed, and Unicode noncharacters.
+_FORBIDDEN_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
 _LANG_BEFORE_HYPHEN = re.compile(r"""["']@[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$""")
 _EXAMPLES = {
     "integer": '"42"',
@@ -119,6 +127,8 @@ def _read(path: Path, name: str, max_bytes: int) -> Graph:
         raise InputError(f"{name}: the file is empty: nothing to add")
     if fmt == ox.RdfFormat.JSON_LD:
         _check_json(name, text)
+    elif fmt == ox.RdfFormat.TURTLE:
+        _check_nesting(name, text)
     quads = _parse(name, text, fmt)
     graph, ill_typed = _to_graph(name, text, quads, fmt)
     if not len(graph):
@@ -292,6 +302,43 @@ def _prelude() -> str:
     return " ".join(f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in prefix_map().items()) + "\n"
 
 
+def _check_nesting(name: str, text: str) -> None:
+    """Refuse Turtle nested deeper than MAX_NESTING (``[ ]`` and ``( )``), before parsing, in linear time."""
+    depth = 0
+    for match in _TURTLE_TOKEN.finditer(text):
+        token = match.group()
+        if token in "[(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _error_at(
+                    name,
+                    text,
+                    f"blank nodes or lists nested more than {MAX_NESTING} levels deep",
+                    _position(text, match.start()),
+                    hint="give deep nodes a name (ckgid:...) and describe each at the top level",
+                )
+        elif token in "])":
+            depth -= 1
+
+
+def check_text(value: str, what: str) -> None:
+    """Refuse control characters other than tab and line feed, and Unicode noncharacters, in ``value``.
+
+    They would be merged raw into data files (git and grep then call them binary) and printed raw
+    to terminals (an escape sequence can rewrite the screen).
+    """
+    found = _FORBIDDEN_CHARACTER.search(value)
+    if found:
+        raise InputError(f"{what} holds the control character {_codepoint(found.group())}: "
+                         "only tab and line feed are allowed", hint="remove it")  # fmt: skip
+
+
+def _codepoint(character: str) -> str:
+    names = {"\x00": "NUL", "\x1b": "ESC", "\r": "carriage return", "\x7f": "DEL"}
+    code = f"U+{ord(character):04X}"
+    return f"{code} ({names[character]})" if character in names else code
+
+
 def _parse(name: str, text: str, fmt: ox.RdfFormat) -> list[ox.Quad]:
     prelude = _prelude() if fmt == ox.RdfFormat.TURTLE else ""
     try:
@@ -369,6 +416,8 @@ def _to_graph(name: str, text: str, quads: list[ox.Quad], fmt: ox.RdfFormat) -> 
                 _term(name, text, quad.object),
             )
             obj = triple[2]
+            if isinstance(obj, Literal) and _FORBIDDEN_CHARACTER.search(obj):
+                raise _control_character_error(name, text, str(obj))
             if isinstance(obj, Literal) and obj.ill_typed and str(obj.datatype).startswith(str(XSD)):
                 datatype = str(obj.datatype).removeprefix(str(XSD))
                 if not (datatype == "integer" and re.fullmatch(r"\s*[+-]?\d+\s*", obj)):  # over int()'s digit limit
@@ -410,6 +459,19 @@ def _term(name: str, text: str, term: object) -> Node:
         "RDF 1.2 triple terms and reifiers (<< >>, ~) are not supported",
         _find(text, "<<", "~"),
         hint="describe the statement with a ckg:Assertion record (rdf:subject, rdf:predicate, rdf:object)",
+    )
+
+
+def _control_character_error(name: str, text: str, value: str) -> CandidateSyntaxError:
+    character = _FORBIDDEN_CHARACTER.search(value).group()  # type: ignore[union-attr]
+    code = ord(character)
+    spellings = [character, f"\\u{code:04x}", f"\\u{code:04X}", f"\\U{code:08x}", f"\\U{code:08X}"]
+    return _error_at(
+        name,
+        text,
+        f"a literal holds the control character {_codepoint(character)}: only tab and line feed are allowed",
+        _find(text, *spellings),
+        hint='remove it (a line break is a plain line feed, inside a long string """...""")',
     )
 
 

@@ -126,8 +126,21 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def data_files(folder: str | os.PathLike[str] | None = None) -> list[Path]:
-    """The curated data files (``*.ttl``) of ``folder`` (default: :func:`data_dir`), sorted."""
-    return sorted(data_dir(folder).glob("*.ttl"))
+    """The curated data files (``*.ttl``) of ``folder`` (default: :func:`data_dir`), sorted.
+
+    One clear error if the folder is missing or not a folder, or a file is not a regular file
+    (a FIFO would make every reader wait for ever).
+    """
+    from clinical_kg.errors import InputError
+    from clinical_kg.transaction import check_folder
+
+    path = data_dir(folder)
+    check_folder(path)
+    files = sorted(path.glob("*.ttl"))
+    for file in files:
+        if not file.is_file():
+            raise InputError(f"{file} is not a regular file", hint="move it out of the data folder")
+    return files
 
 
 def shipped_files(folder: str | os.PathLike[str] | None = None) -> list[Path]:

@@ -28,6 +28,7 @@ import io
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,10 +196,7 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
                 fmt, gz = rdf_format(Path(path))
             except InputError:
                 fmt, gz = ox.RdfFormat.TURTLE, False  # what the memory store reads too
-            try:
-                _bulk_load(self.store, Path(path), fmt, gz, 0, 0, None)
-            except SyntaxError as exc:
-                raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
+            _load_one(self.store, Path(path), fmt, gz, 0, 0, None)
         self._memory = None
 
     def _run(self, text: str, form: str, prefixes: dict[str, str]) -> QueryResult:
@@ -412,10 +410,7 @@ def load_store(path: Path, files: Sequence[Path] | None = None, progress: Progre
         store = ox.Store(str(partial))
         done = 0
         for file, (fmt, gz), size in zip(files, formats, sizes, strict=True):
-            try:
-                _bulk_load(store, Path(file), fmt, gz, done, sum(sizes), progress)
-            except SyntaxError as exc:
-                raise InputError(f"{file}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
+            _load_one(store, Path(file), fmt, gz, done, sum(sizes), progress)
             done += size
         store.flush()
         del store
@@ -454,6 +449,24 @@ def _process_exists(pid: int) -> bool:
 def _open_binary(path: Path, gz: bool) -> tuple[BinaryIO, BinaryIO]:
     raw = open(path, "rb")  # noqa: SIM115 (closed by the caller)
     return raw, (gzip.GzipFile(fileobj=raw) if gz else raw)
+
+
+def _load_one(
+    store: ox.Store, path: Path, fmt: ox.RdfFormat, gz: bool, done: int, total: int, progress: Progress | None
+) -> None:
+    """``_bulk_load`` with every way a file can fail turned into one InputError naming it."""
+    try:
+        _bulk_load(store, path, fmt, gz, done, total, progress)
+    except SyntaxError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(
+            f"{path}: not a complete gzip file ({exc})", hint="compress it again, or load it uncompressed"
+        ) from None
+    except MemoryError:
+        raise InputError(f"{path}: ran out of memory reading it (is one line or literal enormous?)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from None
 
 
 def _bulk_load(

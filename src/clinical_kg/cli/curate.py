@@ -21,6 +21,7 @@ from clinical_kg.cli.group import (
     store_option,
 )
 from clinical_kg.resources import DataLocation
+from clinical_kg.transaction import DEFAULT_LOCK_TIMEOUT
 
 
 def sources_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,6 +33,21 @@ def sources_option(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Folder of source texts, each found by its source's ckg:fileName or SHA-256 (default: "
         "$CKG_SOURCES_DIR, else the sources/ folder beside the data folder).",
     )(command)
+
+
+def lock_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--lock-timeout SECONDS``: how long to wait for another curator's merge to finish."""
+    return click.option(
+        "--lock-timeout",
+        default=DEFAULT_LOCK_TIMEOUT,
+        show_default=True,
+        type=click.FloatRange(0),
+        help="Seconds to wait for another ckg add or retract on the same data folder; then give up (exit 2).",
+    )(command)
+
+
+def _waiting(message: str) -> None:
+    click.echo(f"{message} ...", err=True)
 
 
 def _checking(location: DataLocation, verb: str = "checking") -> None:
@@ -147,8 +163,9 @@ def _validate_candidates(
 @click.option("--curator", default=None, help="Who is adding (recorded in the changelog; default: the login name).")
 @sources_option
 @data_dir_option
+@lock_timeout_option
 @handle_errors
-def add_command(file: Path, dry_run: bool, curator: str | None, sources_dir: Path | None) -> None:
+def add_command(file: Path, dry_run: bool, curator: str | None, sources_dir: Path | None, lock_timeout: float) -> None:
     """Validate the candidate FILE and, if it conforms, merge it into the data files.
 
     New triples go to the topic files where they belong, in canonical form, written atomically
@@ -167,7 +184,8 @@ def add_command(file: Path, dry_run: bool, curator: str | None, sources_dir: Pat
 
     location = data_location()
     _checking(location, "checking" if dry_run else "adding to")
-    result = add_candidate(file, location.path, dry_run=dry_run, sources_dir=sources_dir, curator=curator)
+    result = add_candidate(file, location.path, dry_run=dry_run, sources_dir=sources_dir, curator=curator,
+                           lock_timeout=lock_timeout, on_wait=_waiting)  # fmt: skip
     if not result.report.conforms:
         click.echo(format_candidate_report(result.report), nl=False, err=True)
         click.echo("Nothing was added: fix the violations and run `ckg add` again.", err=True)
@@ -180,8 +198,9 @@ def add_command(file: Path, dry_run: bool, curator: str | None, sources_dir: Pat
 @click.option("--reason", required=True, help="Why the assertion is withdrawn (kept with the record).")
 @click.option("--curator", default=None, help="Who retracts (default: the login name).")
 @data_dir_option
+@lock_timeout_option
 @handle_errors
-def retract_command(assertion: str, reason: str, curator: str | None) -> None:
+def retract_command(assertion: str, reason: str, curator: str | None, lock_timeout: float) -> None:
     """Retract the assertion record ASSERTION (an IRI or ckga: CURIE), keeping it with the reason.
 
     The record moves to data/retractions.ttl as a ckg:RetractedAssertion; its plain triple is
@@ -202,6 +221,6 @@ def retract_command(assertion: str, reason: str, curator: str | None) -> None:
     if sep and prefix in prefix_map():
         iri = prefix_map()[prefix] + local
     location = data_location()
-    home = retract_assertion(location.path, URIRef(iri), reason, curator)
+    home = retract_assertion(location.path, URIRef(iri), reason, curator, lock_timeout, _waiting)
     click.echo(f"Retracted {compact(URIRef(iri))} (was in {home} of {location.describe()}); the record is kept in "
                "retractions.ttl.")  # fmt: skip

@@ -8,6 +8,7 @@ command start without loading what they do not use (``tests/test_startup.py`` ch
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -42,7 +43,7 @@ def data_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--data-dir DIR``: the curated data folder (else $CKG_DATA_DIR, the checkout's data/, the installed copy)."""
     return click.option(
         "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),  # a missing folder or a file: the data layer says so, like every fault
         default=None,
         expose_value=False,
         callback=_remember("ckg.data_dir"),
@@ -154,6 +155,12 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if exc.hint:
                 click.echo(f"  hint: {exc.hint}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # the file system said no (a folder gone, a disk full): one line, no traceback
+            if click.get_current_context().find_root().params.get("verbose"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(2)
 
     return wrapper
 
@@ -169,3 +176,15 @@ def main(verbose: bool) -> None:
     Example:
       ckg query conditions-causing-symptom --param symptom="radiating leg pain"
     """
+    _show_warnings()
+
+
+def _show_warnings() -> None:
+    """The library's warnings (an interrupted merge it could not finish, say) on stderr, one line each."""
+    logger = logging.getLogger("clinical_kg")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False  # ckg serve configures its own logging (server.app.serve)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +22,9 @@ from clinical_kg import resources
 from clinical_kg.canonical import canonical_turtle
 from clinical_kg.curation.checks import CandidateReport, validate_candidate
 from clinical_kg.errors import InputError
+from clinical_kg.ingest import check_text
 from clinical_kg.results import compact
-from clinical_kg.transaction import DataTransaction, ensure_consistent
+from clinical_kg.transaction import DEFAULT_LOCK_TIMEOUT, DataTransaction, ensure_consistent, read_regular
 from clinical_kg.vocab import CKG
 
 CHANGELOG = "changelog.jsonl"
@@ -146,6 +148,16 @@ def refuse_installed_copy(data_dir: Path, command: str) -> None:
         )
 
 
+def _parse_data_file(folder: Path, name: str, data: bytes | None) -> Graph:
+    """A curated data file's triples; one InputError naming it if it cannot be read as Turtle."""
+    path = folder / name
+    try:
+        return Graph().parse(data=(data or b"").decode("utf-8"), format="turtle")
+    except Exception as exc:  # rdflib raises assorted types on a broken file
+        raise InputError(f"{path}: the curated data file does not parse: {exc}",
+                         hint="fix or restore it (git diff, git checkout) before adding") from None  # fmt: skip
+
+
 def _check_and_plan(
     path: Path, data_dir: Path, files: dict[str, Graph], sources_dir: Path | None, dry_run: bool = False
 ) -> MergeResult:
@@ -172,6 +184,8 @@ def add_candidate(
     dry_run: bool = False,
     sources_dir: Path | None = None,
     curator: str | None = None,
+    lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
 ) -> MergeResult:
     """Validate ``path`` against the data in ``data_dir`` and, if it conforms, merge it.
 
@@ -183,12 +197,11 @@ def add_candidate(
     """
     if dry_run:  # reads only: no lock, nothing created in the data folder
         ensure_consistent(data_dir)
-        files = {p.name: Graph().parse(p, format="turtle") for p in sorted(data_dir.glob("*.ttl"))}
+        files = {p.name: _parse_data_file(data_dir, p.name, read_regular(p)) for p in resources.data_files(data_dir)}
         return _check_and_plan(path, data_dir, files, sources_dir, dry_run=True)
     refuse_installed_copy(data_dir, "ckg add")
-    with DataTransaction(data_dir) as tx:
-        names = sorted(p.name for p in data_dir.glob("*.ttl"))
-        files = {name: Graph().parse(data=tx.read_text(name), format="turtle") for name in names}
+    with DataTransaction(data_dir, lock_timeout, on_wait) as tx:
+        files = {name: _parse_data_file(data_dir, name, tx.read_bytes(name)) for name in tx.data_files()}
         result = _check_and_plan(path, data_dir, files, sources_dir)
         if not result.report.conforms or not result.added:
             return result
@@ -209,7 +222,14 @@ def add_candidate(
     return result
 
 
-def retract_assertion(data_dir: Path, record: URIRef, reason: str, curator: str | None = None) -> str:
+def retract_assertion(
+    data_dir: Path,
+    record: URIRef,
+    reason: str,
+    curator: str | None = None,
+    lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
+) -> str:
     """Retract an assertion record: keep it, typed ckg:RetractedAssertion with the reason, in
     ``retractions.ttl``, and remove its plain triple unless another record still supports it.
 
@@ -217,10 +237,11 @@ def retract_assertion(data_dir: Path, record: URIRef, reason: str, curator: str 
     """
     if not reason.strip():
         raise InputError("a retraction needs a reason", hint='add --reason "why the statement is withdrawn"')
+    check_text(reason, "the reason")
     refuse_installed_copy(data_dir, "ckg retract")
-    with DataTransaction(data_dir) as tx:
-        names = sorted(p.name for p in data_dir.glob("*.ttl"))
-        files = {name: Graph().parse(data=tx.read_text(name), format="turtle") for name in names}
+    with DataTransaction(data_dir, lock_timeout, on_wait) as tx:
+        names = tx.data_files()
+        files = {name: _parse_data_file(data_dir, name, tx.read_bytes(name)) for name in names}
         home = next((n for n, g in files.items() if (record, RDF.type, CKG.Assertion) in g), None)
         if home is None:
             retracted = any((record, RDF.type, CKG.RetractedAssertion) in g for g in files.values())

@@ -368,6 +368,10 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    package_logger = logging.getLogger("clinical_kg")  # the command line's one-line warnings give way to the log
+    for handler in list(package_logger.handlers):
+        package_logger.removeHandler(handler)
+    package_logger.propagate = True
     problem = isolation_problem()
     if problem is not None:
         if not settings.allow_network_access:  # fail closed (T21): say why and what to do, serve nothing
