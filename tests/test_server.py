@@ -280,6 +280,19 @@ def test_service_description_at_the_endpoint(server: Server) -> None:
     assert browser[0] == 303 and browser[1]["location"] == "/"
 
 
+def test_the_service_description_names_the_configured_base_not_the_requests_host(server: Server) -> None:
+    body = request(server, "GET", "/sparql", headers={"Accept": "text/turtle", "Host": "evil.example"})[2]
+    assert b"evil.example" not in body and f"<{server.url}/sparql>".encode() in body
+
+
+def test_every_answer_says_nosniff_and_pages_carry_a_csp(server: Server) -> None:
+    for path in ("/sparql?query=" + ASK, "/queries", "/nowhere", "/static/style.css", "/health"):
+        assert request(server, "GET", path)[1]["x-content-type-options"] == "nosniff", path
+    for path in ("/", "/entity?iri=" + quote("https://w3id.org/clinical-kg/id/sciatica", safe="")):
+        headers = request(server, "GET", path, headers={"Accept": "text/html"})[1]
+        assert "default-src 'self'" in headers["content-security-policy"], path
+
+
 def test_cors_only_for_the_configured_origin(server: Server) -> None:
     path = "/sparql?query=" + ASK
     allowed = request(server, "GET", path, headers={"Origin": ALLOWED_ORIGIN})[1]

@@ -82,6 +82,7 @@ class WorkerConfig:
     """What a worker needs to start: limits and where the graph is."""
 
     max_rows: int = 10_000
+    max_bytes: int = 32 * 1024 * 1024  # serialised bytes per answer
     memory_mb: int = 4096
     socket_timeout: float = 3.0
     store_path: str | None = None
@@ -375,35 +376,64 @@ class Engine:
         return self._run(text, self.forms[name], accept, {})
 
     def _run(self, text: str, form: str, accept: str, dataset: dict) -> dict[str, Any]:
+        """Run, cap at ``max_rows`` rows and ``max_bytes`` bytes (flagged in ``X-CKG-Truncated``), serialise.
+
+        Rows are taken only while a lower bound of their serialised size (the lengths of their
+        values) stays under the byte cap, so a worker never holds much more than the cap.
+        """
         graph_result = form in ("CONSTRUCT", "DESCRIBE")
         media = negotiate(accept, GRAPH_TYPES if graph_result else RESULT_TYPES)
         if media is None:
             return _not_acceptable(form)
         answer = self.store.query(text, use_default_graph_as_union=False, **dataset)
-        limit = self.config.max_rows
         headers: dict[str, str] = {}
-        if graph_result:
-            triples = list(itertools.islice(answer, limit + 1))
-            if len(triples) > limit:
-                triples, headers["X-CKG-Truncated"] = triples[:limit], f"max-rows={limit}"
-            rdf_format, content_type = GRAPH_TYPES[media]
-            body = ox.serialize(triples, format=rdf_format, prefixes=self.prefixes)
-            return {"status": 200, "type": content_type, "body": body, "headers": headers, "rows": len(triples)}
         if form == "ASK":
-            result = QueryResult(form, boolean=bool(answer))
+            writer, content_type = RESULT_TYPES[media]
+            body = _WRITERS[writer](QueryResult(form, boolean=bool(answer))).encode("utf-8")
+            return {"status": 200, "type": content_type, "body": body, "headers": headers, "rows": 0}
+        if graph_result:
+            rdf_format, content_type = GRAPH_TYPES[media]
+            items, truncated = self._take(answer, lambda t: (t, (t.subject, t.predicate, t.object)))
+
+            def serialise(count: int) -> bytes:
+                return ox.serialize(items[:count], format=rdf_format, prefixes=self.prefixes)
         else:
             variables = [v.value for v in answer.variables]
             try:
-                rows = [tuple(from_oxigraph(s[i]) for i in range(len(variables)))
-                        for s in itertools.islice(answer, limit + 1)]  # fmt: skip
+                items, truncated = self._take(answer, lambda s: (row := [s[i] for i in range(len(variables))], row))
+                rows = [tuple(from_oxigraph(term) for term in row) for row in items]
             except TypeError as exc:  # RDF 1.2 triple terms, directional literals
                 return error(400, f"the result cannot be written in the SPARQL 1.1 formats: {exc}")
-            if len(rows) > limit:
-                rows, headers["X-CKG-Truncated"] = rows[:limit], f"max-rows={limit}"
-            result = QueryResult(form, variables=variables, rows=rows)
-        writer, content_type = RESULT_TYPES[media]
-        body = _WRITERS[writer](result).encode("utf-8")
-        return {"status": 200, "type": content_type, "body": body, "headers": headers, "rows": len(result.rows)}
+            writer, content_type = RESULT_TYPES[media]
+
+            def serialise(count: int) -> bytes:
+                return _WRITERS[writer](QueryResult(form, variables=variables, rows=rows[:count])).encode("utf-8")
+
+        count = len(items)
+        body = serialise(count)
+        while len(body) > self.config.max_bytes and count:  # the bound was low: drop rows until it fits
+            count = min(count - 1, int(count * self.config.max_bytes / len(body) * 0.95))
+            body, truncated = serialise(count), f"max-bytes={self.config.max_bytes}"
+        if truncated:
+            headers["X-CKG-Truncated"] = truncated
+        return {"status": 200, "type": content_type, "body": body, "headers": headers, "rows": count}
+
+    def _take(self, answer: Any, split: Any) -> tuple[list[Any], str | None]:
+        """The rows (or triples) of ``answer`` within the row cap and, roughly, the byte cap; why it stopped.
+
+        ``split`` gives, for one solution or triple, what to keep and the terms whose lengths count.
+        """
+        taken: list[Any] = []
+        size = 0
+        for item in answer:
+            if len(taken) == self.config.max_rows:
+                return taken, f"max-rows={self.config.max_rows}"
+            kept, terms = split(item)
+            size += sum(len(getattr(term, "value", "")) for term in terms if term is not None)
+            if size > self.config.max_bytes:
+                return taken, f"max-bytes={self.config.max_bytes}"
+            taken.append(kept)
+        return taken, None
 
     def update(self, text: str) -> dict[str, Any]:
         """SPARQL Update on this worker's copy of the graph (``--allow-update`` only)."""
@@ -497,4 +527,24 @@ def worker_main(conn: Any, config: WorkerConfig) -> None:
             incident = secrets.token_hex(4)
             log.exception("internal error %s in query worker %s", incident, os.getpid())
             reply = error(500, f"internal error {incident}: the server log has the details")
+        send_reply(conn, reply)
+
+
+CHUNK = 64 * 1024
+
+
+def send_reply(conn: Any, reply: dict[str, Any]) -> None:
+    """Send an answer; a body over CHUNK bytes follows the head in chunks, ended by an empty one.
+
+    The front end passes each chunk on to the client before it takes the next, so it never
+    holds a whole answer (T22); the pipe's capacity makes this worker wait for it.
+    """
+    body = reply.get("body")
+    if body is None or len(body) <= CHUNK:
         conn.send(reply)
+        return
+    conn.send({**{k: v for k, v in reply.items() if k != "body"}, "chunked": len(body)})
+    view = memoryview(body)
+    for start in range(0, len(body), CHUNK):
+        conn.send_bytes(view[start : start + CHUNK])
+    conn.send_bytes(b"")

@@ -132,6 +132,8 @@ def _verify_isolated() -> None:
 def bound_resources(socket_timeout: float, memory_mb: int) -> None:
     """Bound every socket wait (T2) and the address space (a query that allocates without end fails alone)."""
     socket.setdefaulttimeout(socket_timeout)
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)  # lift the front end's own limit (ckg serve)
+    resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -19,6 +19,7 @@ class Settings:
     workers: int = 2  # concurrent queries: one per worker process
     timeout: float = 10.0  # seconds of wall-clock time per query, then the worker is killed
     max_rows: int = 10_000  # rows (or triples) per result; more are cut and flagged
+    max_bytes: int = 32 * 1024 * 1024  # serialised bytes per result; more rows are cut and flagged
     max_body: int = 128 * 1024  # bytes of request body
     queue_wait: float = 1.0  # seconds a request may wait for a free worker before 503
     cors_origins: tuple[str, ...] = ()  # origins allowed by CORS; none by default
@@ -30,3 +31,11 @@ class Settings:
     allow_update: bool = False  # SPARQL Update and Graph Store writes, on the in-memory copy only
     update_token: str | None = None  # the bearer token writes must carry (with allow_update)
     allow_network_access: bool = False  # serve even where workers cannot be cut off from the network
+    base_url: str | None = None  # the public URL of the endpoint, for the service description (else http://host:port/)
+    client_budget: float = 30.0  # seconds of query time each client address may use per minute; then 429
+    client_timeout: float = 30.0  # seconds a client may take to read its answer (or stall reading it)
+    request_timeout: float = 10.0  # seconds a client may take to send its whole request; then 408
+    max_header_bytes: int = 16 * 1024  # request line and headers; more gets 431
+    max_headers: int = 100  # request headers; more gets 431
+    connections_per_client: int = 32  # open connections per client address; more get 429
+    front_memory_mb: int = 1024  # data-segment limit of the front process (RLIMIT_DATA), 0 for none

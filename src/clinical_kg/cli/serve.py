@@ -49,6 +49,13 @@ SERVE_DEFAULTS = ServeSettings()  # the one place the endpoint's defaults are wr
     help="Rows (or triples) per result; more are cut and flagged with X-CKG-Truncated.",
 )
 @click.option(
+    "--max-bytes",
+    default=SERVE_DEFAULTS.max_bytes,
+    show_default=True,
+    type=click.IntRange(1024),
+    help="Bytes per result; more rows are cut and flagged with X-CKG-Truncated.",
+)
+@click.option(
     "--max-body",
     default=SERVE_DEFAULTS.max_body,
     show_default=True,
@@ -88,12 +95,47 @@ SERVE_DEFAULTS = ServeSettings()  # the one place the endpoint's defaults are wr
     help="Serve even where the query workers cannot be cut off from the network (for example a container "
     "without CAP_SYS_ADMIN that runs with --network none). Default: refuse to start there.",
 )
+@click.option(
+    "--client-budget",
+    default=SERVE_DEFAULTS.client_budget,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds of query time each client address may use per minute; then 429 with Retry-After.",
+)
+@click.option(
+    "--client-timeout",
+    default=SERVE_DEFAULTS.client_timeout,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds a client may take to read its answer; then the connection is dropped.",
+)
+@click.option(
+    "--request-timeout",
+    default=SERVE_DEFAULTS.request_timeout,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds a client may take to send its whole request; then 408.",
+)
+@click.option(
+    "--front-memory",
+    default=SERVE_DEFAULTS.front_memory_mb,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Data-segment limit of the front process in MiB (0: none); the workers have --worker-memory.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="The endpoint's public URL, for the service description (default: http://HOST:PORT/).",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
 @data_dir_option
 @handle_errors
 def serve_command(host: str, port: int, store_path: Path | None, workers: int, timeout: float, max_rows: int,
-                  max_body: int, queue_wait: float, cors_origins: tuple[str, ...], worker_memory: int,
-                  allow_update: bool, allow_network_access: bool, access_log: bool) -> None:  # fmt: skip
+                  max_bytes: int, max_body: int, queue_wait: float, cors_origins: tuple[str, ...], worker_memory: int,
+                  allow_update: bool, allow_network_access: bool, client_budget: float, client_timeout: float,
+                  request_timeout: float, front_memory: int, base_url: str | None,
+                  access_log: bool) -> None:  # fmt: skip
     """Run a read-only SPARQL 1.1 endpoint at /sparql, the catalogue at /queries, a query page at /.
 
     Queries run in sandboxed worker processes cut off from the network (where that cannot be
@@ -126,4 +168,6 @@ def serve_command(host: str, port: int, store_path: Path | None, workers: int, t
     serve(Settings(host=host, port=port, store_path=store_path, workers=workers, timeout=timeout, max_rows=max_rows,
                    max_body=max_body, queue_wait=queue_wait, cors_origins=cors_origins, worker_memory_mb=worker_memory,
                    access_log=access_log, allow_update=allow_update, update_token=token,
-                   data_dir=data_location().path, allow_network_access=allow_network_access))  # fmt: skip
+                   data_dir=data_location().path, allow_network_access=allow_network_access, max_bytes=max_bytes,
+                   client_budget=client_budget, client_timeout=client_timeout, request_timeout=request_timeout,
+                   front_memory_mb=front_memory, base_url=base_url))  # fmt: skip

@@ -7,6 +7,8 @@ import hmac
 import json
 import logging
 import multiprocessing
+import resource
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +21,8 @@ from clinical_kg.namespaces import prefix_map
 from clinical_kg.query_worker import GRAPH_TYPES, RESULT_TYPES, negotiate
 from clinical_kg.sandbox import IsolationError, isolate_from_network
 from clinical_kg.server.pages import render_entity
-from clinical_kg.server.pool import ClientGoneError, SaturatedError, WorkerPool
+from clinical_kg.server.pool import ClientGoneError, OverShareError, SaturatedError, WorkerPool
+from clinical_kg.server.protocol import ConnectionLimits, guarded_protocol
 from clinical_kg.server_settings import Settings
 
 log = logging.getLogger("clinical_kg.server")
@@ -84,9 +87,43 @@ async def _disconnected(receive: Callable[[], Awaitable[dict]]) -> None:
         pass
 
 
-def _answer(reply: dict[str, Any]) -> Any:
+class ClientTooSlowError(Exception):
+    """The client took longer than ``client_timeout`` to read its answer; the connection is dropped."""
+
+
+class _Streamed:
+    """A worker's answer passed on chunk by chunk as the client reads it (the front never holds it whole)."""
+
+    def __init__(self, reply: dict[str, Any], timeout: float) -> None:
+        self.reply, self.timeout = reply, timeout
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        reply = self.reply
+        headers = [(b"content-type", reply["type"].encode()), (b"content-length", str(reply["chunked"]).encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in (reply.get("headers") or {}).items()]
+        chunks = reply["stream"].chunks()
+        deadline = time.monotonic() + self.timeout
+        try:
+            await send({"type": "http.response.start", "status": reply["status"], "headers": headers})
+            async for chunk in chunks:
+                if time.monotonic() > deadline:
+                    log.warning("dropped a client: the answer was not read within %g s", self.timeout)
+                    abort = scope.get("ckg.abort")
+                    if abort is None:  # not served by server.protocol: let the server close the connection
+                        raise ClientTooSlowError(f"the answer was not read within {self.timeout:g} s")
+                    abort()  # drop the connection and whatever is buffered for it, at once
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await chunks.aclose()
+
+
+def _answer(reply: dict[str, Any], client_timeout: float = 30.0) -> Any:
     from starlette.responses import Response
 
+    if "stream" in reply:
+        return _Streamed(reply, client_timeout)
     if "body" in reply:
         return Response(reply["body"], status_code=reply["status"], media_type=reply["type"],
                         headers=reply.get("headers") or None)  # fmt: skip
@@ -129,6 +166,35 @@ def _service_description(base: str, settings: Settings, info: dict[str, Any]) ->
     return graph
 
 
+class _Headers:
+    """Every answer says ``X-Content-Type-Options: nosniff`` and HTML pages carry a CSP; more than
+    ``max_headers`` request headers get 431 (their total size is bounded by the protocol)."""
+
+    def __init__(self, app: Any, max_headers: int) -> None:
+        self.app, self.max_headers = app, max_headers
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope["headers"]) > self.max_headers:
+            await _text(431, f"more than {self.max_headers} request headers")(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers.append((b"x-content-type-options", b"nosniff"))
+                html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
+                if html and b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", _PAGE_HEADERS["Content-Security-Policy"].encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(settings: Settings) -> Any:
     """The Starlette application (the worker pool starts with it)."""
     from starlette.applications import Starlette
@@ -151,14 +217,18 @@ def create_app(settings: Settings) -> Any:
         finally:
             pool.close()
 
-    async def run(request: Any, job: dict[str, Any]) -> Any:
+    async def run(request: Any, job: dict[str, Any], watch_disconnect: bool = True) -> Any:
+        client = request.client.host if request.client else ""
         try:
-            reply = await pool.call(job, _disconnected(request.receive))
+            reply = await pool.call(job, _disconnected(request.receive) if watch_disconnect else None, client)
         except SaturatedError:
             return _text(503, "every query worker is busy", "try again in a moment", {"Retry-After": "1"})
+        except OverShareError as exc:
+            return _text(429, exc.message, f"try again in {exc.retry_after} s",
+                         {"Retry-After": str(exc.retry_after)})  # fmt: skip
         except ClientGoneError:
             return Response(status_code=499)
-        return _answer(reply)
+        return reply if job["op"] == "entity" else _answer(reply, settings.client_timeout)
 
     def guarded(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
         async def wrapper(request: Any) -> Any:
@@ -238,7 +308,7 @@ def create_app(settings: Settings) -> Any:
                               "ask for one of: " + ", ".join(SD_TYPES))  # fmt: skip
         if media == "text/html":
             return RedirectResponse("/", status_code=303)
-        base = str(request.base_url)
+        base = settings.base_url or f"http://{settings.host}:{settings.port}/"  # never the request's Host
         body = _service_description(base, settings, pool.info).serialize(format=SD_TYPES[media])
         return Response(body, media_type=media)
 
@@ -271,10 +341,9 @@ def create_app(settings: Settings) -> Any:
         iri = request.query_params.get("iri", "")
         if not iri:
             raise _RequestError(400, "give the entity as ?iri=...")
-        try:
-            reply = await pool.call({"op": "entity", "iri": iri})
-        except SaturatedError:
-            return _text(503, "every query worker is busy", "try again in a moment", {"Retry-After": "1"})
+        reply = await run(request, {"op": "entity", "iri": iri}, watch_disconnect=False)
+        if not isinstance(reply, dict):  # 429 or 503
+            return reply
         if negotiate(request.headers.get("accept", ""), ["text/html", "application/json"]) == "application/json":
             return JSONResponse(reply, status_code=reply["status"])
         if reply["status"] != 200:
@@ -321,7 +390,7 @@ def create_app(settings: Settings) -> Any:
             {"status": "ok", "workers": pool.workers(), **pool.stats, "triples": pool.info.get("triples")}
         )
 
-    middleware = []
+    middleware = [Middleware(_Headers, max_headers=settings.max_headers)]
     if settings.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
@@ -385,13 +454,30 @@ def serve(settings: Settings) -> None:
                  settings.store_path, count)  # fmt: skip
     shown = {**asdict(settings), "update_token": "(set)" if settings.update_token else None}
     log.info("settings: %s", shown)
+    app = create_app(settings)
+    if settings.front_memory_mb > 0:  # the workers lift it for themselves (sandbox.bound_resources)
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        resource.setrlimit(resource.RLIMIT_DATA, (settings.front_memory_mb * 1024 * 1024, hard))
+    logging.getLogger("uvicorn.error").addFilter(_quiet_slow_clients)
+    limits = ConnectionLimits(max_header_bytes=settings.max_header_bytes, request_timeout=settings.request_timeout,
+                              client_timeout=settings.client_timeout,
+                              connections_per_client=settings.connections_per_client)  # fmt: skip
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
+        http=guarded_protocol(limits),
         access_log=settings.access_log,
         limit_concurrency=1000,
         timeout_keep_alive=5,
         server_header=False,
         log_level="info",
     )
+
+
+def _quiet_slow_clients(record: logging.LogRecord) -> bool:
+    """One line instead of uvicorn's traceback when a client too slow to read its answer is dropped."""
+    if record.exc_info and isinstance(record.exc_info[1], ClientTooSlowError):
+        log.warning("dropped a client: %s", record.exc_info[1])
+        return False
+    return True

@@ -7,11 +7,13 @@ on the workers' pipes (no thread per request).
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import math
 import multiprocessing
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,6 +22,7 @@ from clinical_kg.sandbox import IsolationError
 from clinical_kg.server_settings import Settings
 
 log = logging.getLogger("clinical_kg.server")
+BUDGET_WINDOW = 60.0  # seconds over which a client's query time is counted against --client-budget
 
 
 class SaturatedError(Exception):
@@ -28,6 +31,53 @@ class SaturatedError(Exception):
 
 class ClientGoneError(Exception):
     """The client disconnected before its answer was ready."""
+
+
+class OverShareError(Exception):
+    """The client holds more than its share of the workers, or has spent its query-time budget (429)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message, self.retry_after = message, retry_after
+
+
+class BodyStream:
+    """The chunks of a worker's answer, read from its pipe one at a time as the client takes them.
+
+    The worker stays checked out until the last chunk is read (then it is released) or the
+    stream is closed early (then it is killed and replaced: it is stuck mid-answer).
+    """
+
+    def __init__(self, pool: WorkerPool, worker: _Worker) -> None:
+        self.pool, self.worker, self.done = pool, worker, False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Each chunk in turn."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                chunk = await loop.run_in_executor(self.pool._threads, self._next)
+                if not chunk:
+                    self.done = True
+                    return
+                yield chunk
+        finally:
+            self.close()
+
+    def _next(self) -> bytes:
+        if not self.worker.conn.poll(self.pool.settings.timeout):
+            raise TimeoutError("the query worker stopped sending its answer")
+        return self.worker.conn.recv_bytes()
+
+    def close(self) -> None:
+        """Release the worker if the answer was read to its end, else kill and replace it."""
+        if self.worker is None:
+            return
+        worker, self.worker = self.worker, None
+        if self.done:
+            self.pool._release(worker)
+        else:
+            self.pool._threads.submit(self.pool._retire, worker)
 
 
 class _Worker:
@@ -47,6 +97,7 @@ class WorkerPool:
         self.settings = settings
         self.config = WorkerConfig(
             max_rows=settings.max_rows,
+            max_bytes=settings.max_bytes,
             memory_mb=settings.worker_memory_mb,
             store_path=str(settings.store_path) if settings.store_path else None,
             data_dir=str(settings.data_dir) if settings.data_dir else None,
@@ -58,6 +109,9 @@ class WorkerPool:
         self._threads = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="ckg-query")
         self._idle: list[_Worker] = []
         self._all: dict[int, _Worker] = {}
+        self._active: collections.Counter = collections.Counter()  # workers held, per client
+        self._waiting: collections.Counter = collections.Counter()  # requests waiting for a worker, per client
+        self._spent: collections.defaultdict = collections.defaultdict(collections.deque)  # (end, seconds) per client
         self._lock = threading.Lock()
         self._slots: asyncio.Semaphore | None = None
         self._write_lock = asyncio.Lock()
@@ -121,28 +175,67 @@ class WorkerPool:
         with self._lock:
             return [{"pid": pid, "queries": w.queries} for pid, w in sorted(self._all.items())]
 
-    async def call(self, request: dict[str, Any], disconnected: Awaitable[Any] | None = None) -> dict[str, Any]:
-        """Run ``request`` on a free worker; the worker's answer, or a timeout/crash answer."""
+    async def call(
+        self, request: dict[str, Any], disconnected: Awaitable[Any] | None = None, client: str = ""
+    ) -> dict[str, Any]:
+        """Run ``request`` on a free worker; the worker's answer, or a timeout/crash answer.
+
+        ``client`` (an address) is held to its share of the workers and its query-time budget
+        (T19, T22): :class:`OverShareError` when it is over either.
+        """
         assert self._slots is not None and self._loop is not None
+        self._admit(client)
+        self._waiting[client] += 1
         try:
             await asyncio.wait_for(self._slots.acquire(), self.settings.queue_wait)
         except TimeoutError:
             self.stats["saturated"] += 1
             raise SaturatedError from None
-        worker = self._idle.pop()
-        abandoned = threading.Event()
-        future = self._loop.run_in_executor(self._threads, self._run, worker, request, abandoned)
-        if disconnected is None:
-            return await future
-        watcher = asyncio.ensure_future(disconnected)
-        try:
-            done, _ = await asyncio.wait({future, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            watcher.cancel()
-        if future in done:
-            return future.result()
-        abandoned.set()
-        raise ClientGoneError
+            self._waiting[client] -= 1
+        worker = self._idle.pop()
+        self._active[client] += 1
+        started = time.monotonic()
+        try:
+            abandoned = threading.Event()
+            future = self._loop.run_in_executor(self._threads, self._run, worker, request, abandoned)
+            if disconnected is None:
+                return await future
+            watcher = asyncio.ensure_future(disconnected)
+            try:
+                done, _ = await asyncio.wait({future, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                watcher.cancel()
+            if future in done:
+                return future.result()
+            abandoned.set()
+            raise ClientGoneError
+        finally:
+            self._active[client] -= 1
+            self._spent[client].append((time.monotonic(), time.monotonic() - started))
+
+    def _admit(self, client: str) -> None:
+        """Refuse a client over its share of the workers (while others wait) or over its time budget."""
+        now = time.monotonic()
+        spent = self._spent[client]
+        while spent and spent[0][0] < now - BUDGET_WINDOW:
+            spent.popleft()
+        used = sum(seconds for _, seconds in spent)
+        if used >= self.settings.client_budget:
+            freed, retry = used, BUDGET_WINDOW
+            for ended, seconds in spent:
+                freed -= seconds
+                if freed < self.settings.client_budget:
+                    retry = ended + BUDGET_WINDOW - now
+                    break
+            budget = self.settings.client_budget
+            message = f"your queries used {used:.0f} s of query time in the last minute, over the {budget:g} s allowed"
+            raise OverShareError(message, max(1, math.ceil(retry)))
+        others = {c for c, n in (*self._active.items(), *self._waiting.items()) if n > 0} - {client}
+        share = max(1, self.settings.workers // (len(others) + 1))
+        if others and self._active[client] >= share:
+            raise OverShareError(f"your queries hold {self._active[client]} of the {self.settings.workers} workers "
+                                 "while others wait", 1)  # fmt: skip
 
     async def write(self, request: dict[str, Any]) -> dict[str, Any]:
         """Apply a write to every worker, with all of them held (no query sees half of it).
@@ -218,6 +311,12 @@ class WorkerPool:
                     "hint": "add a LIMIT, or narrow the patterns (a cartesian product grows fast)"}  # fmt: skip
         worker.queries += 1
         self.stats["answered"] += 1
+        if reply.get("chunked"):  # the worker stays with the answer until its body has been read
+            if abandoned.is_set():
+                self._retire(worker)
+                return {"status": 499}
+            reply["stream"] = BodyStream(self, worker)
+            return reply
         self._loop.call_soon_threadsafe(self._release, worker)  # type: ignore[union-attr]
         return reply
 
