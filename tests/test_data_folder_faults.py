@@ -19,7 +19,7 @@ import pytest
 
 from clinical_kg.ingest import MAX_NESTING
 from clinical_kg.transaction import JOURNAL_NAME, TEMP_PREFIX
-from tests.conftest import ROOT, SOURCE_TEXT
+from tests.conftest import ROOT, SOURCES
 
 DATA = ROOT / "data"
 CANDIDATE = ROOT / "tests" / "candidates" / "good" / "debilitating-back-pain.ttl"
@@ -37,8 +37,10 @@ def every_byte(folder: Path) -> dict[str, bytes]:
 
 
 def one_clear_error(result: subprocess.CompletedProcess, message: str) -> None:
+    """Exit 2 and one ``error:`` line that starts with ``message`` (after the line naming the data folder, if any)."""
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.lstrip("\n").startswith(f"error: {message}"), result.stderr  # (after a progress line)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {message}"), result.stderr
     assert "Traceback" not in result.stderr and "Aborted" not in result.stderr
 
 
@@ -56,8 +58,8 @@ def stuck_journal(folder: Path) -> None:
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ("missing", "the data folder {folder} does not exist"),
-        ("a file", "the data folder {folder} is not a folder"),
+        ("missing", "the data folder {folder} (--data-dir) is not a folder"),
+        ("a file", "the data folder {folder} (--data-dir) is not a folder"),
         ("fifo", "{folder}/symptoms.ttl is not a regular file"),
         ("unparseable", "{folder}/symptoms.ttl: the curated data file does not parse"),
         ("stuck journal", "an interrupted merge in {folder} cannot be completed"),
@@ -79,7 +81,7 @@ def test_add_into_a_faulty_data_folder_gives_one_clear_error(data: Path, tmp_pat
     else:
         stuck_journal(data)
     before = every_byte(data)
-    result = run("add", CANDIDATE, "--data-dir", folder, "--source-text", SOURCE_TEXT, timeout=60)  # a FIFO: no hang
+    result = run("add", CANDIDATE, "--data-dir", folder, "--sources-dir", SOURCES, timeout=60)  # a FIFO: no hang
     one_clear_error(result, message.format(folder=folder))
     assert every_byte(data) == before
 
@@ -89,7 +91,7 @@ def test_add_into_a_read_only_folder_gives_one_clear_error(data: Path) -> None:
     before = every_byte(data)
     mount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
     command = ["unshare", "--mount", "sh", "-c", mount, str(data), sys.executable, "-m", "clinical_kg.cli", "add",
-               str(CANDIDATE), "--data-dir", str(data), "--source-text", str(SOURCE_TEXT)]  # fmt: skip
+               str(CANDIDATE), "--data-dir", str(data), "--sources-dir", str(SOURCES)]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     one_clear_error(result, f"the data folder {data} is read-only: nothing can be merged into it")
     assert every_byte(data) == before
@@ -104,7 +106,7 @@ def test_read_commands_still_work_where_a_merge_is_stuck_and_say_so(data: Path) 
     assert (data / JOURNAL_NAME).exists()  # left for the curator to inspect
 
 
-@pytest.mark.parametrize(("fault", "message"), [("missing", "does not exist"), ("fifo", "is not a regular file")])
+@pytest.mark.parametrize(("fault", "message"), [("missing", "is not a folder"), ("fifo", "is not a regular file")])
 def test_read_commands_name_a_missing_folder_or_a_fifo(data: Path, fault: str, message: str) -> None:
     if fault == "missing":
         shutil.rmtree(data)
@@ -119,7 +121,7 @@ def test_add_says_it_waits_for_the_lock_and_gives_up_after_the_timeout(data: Pat
     fcntl.flock(fd, fcntl.LOCK_EX)  # another curator's merge, as far as ckg add can tell
     try:
         before = every_byte(data)
-        result = run("add", CANDIDATE, "--data-dir", data, "--source-text", SOURCE_TEXT, "--lock-timeout", "1")
+        result = run("add", CANDIDATE, "--data-dir", data, "--sources-dir", SOURCES, "--lock-timeout", "1")
     finally:
         os.close(fd)
     assert result.returncode == 2
@@ -132,7 +134,7 @@ def test_no_command_creates_a_lock_file_or_follows_a_planted_one(data: Path, tmp
     outside = tmp_path / "outside"
     (data / ".ckg.lock").symlink_to(outside)
     assert run(*HEADLINE, env={"CKG_DATA_DIR": str(data)}).returncode == 0
-    assert run("add", CANDIDATE, "--data-dir", data, "--source-text", SOURCE_TEXT).returncode == 0
+    assert run("add", CANDIDATE, "--data-dir", data, "--sources-dir", SOURCES).returncode == 0
     assert not outside.exists()
     assert not [p.name for p in data.iterdir() if p.name.startswith(".ckg") and p.name != ".ckg.lock"]
 
