@@ -104,13 +104,11 @@ def test_the_audit_refuses_what_rdflib_would_expand_or_what_is_not_canonical() -
     [
         ("SELECT * WHERE { ?s !(^rdf:type) ?o }", r"!\(\^iri\)"),
         ("SELECT * WHERE { ?s <relative> ?o }", "not an absolute IRI"),
-        ("SELECT * WHERE { ?s ?p ?o } # c\rSERVICE <http://127.0.0.1:9/> { ?a ?b ?c }\n", None),
+        ("SELECT * WHERE { ?s ?p ?o } # c\rSERVICE <http://127.0.0.1:9/> { ?a ?b ?c }\n", "carriage return"),
+        ('SELECT * WHERE { ?s ?p "a\\u0022 } SERVICE <http://127.0.0.1:9/> { } #" }', "SPARQL parsers disagree"),
     ],
 )
-def test_what_cannot_be_rewritten_faithfully_is_refused(text: str, message: str | None) -> None:
-    if message is None:  # rdflib reads this one as a plain query; the engine then runs that reading
-        assert check_query(text, prefix_map()).text == "SELECT * WHERE { ?s ?p ?o . }"
-        return
+def test_what_cannot_be_rewritten_faithfully_is_refused(text: str, message: str) -> None:
     with pytest.raises(QueryError, match=message):
         check_query(text, prefix_map())
 
@@ -125,8 +123,8 @@ def test_what_cannot_be_rewritten_faithfully_is_refused(text: str, message: str 
          'DELETE { ?s ?p ?o . } INSERT { ?s ?p "2"^^<http://www.w3.org/2001/XMLSchema#integer> . } WHERE { ?s ?p ?o '
          '. FILTER ( ?o = "1"^^<http://www.w3.org/2001/XMLSchema#integer> ) }'),
         ("CLEAR SILENT GRAPH <urn:g> ; DROP DEFAULT", "CLEAR SILENT GRAPH <urn:g> ; DROP DEFAULT"),
-        ('DELETE WHERE { ?s ?p "x\\u0022 } ; INSERT DATA { <urn:a> <urn:b> <urn:c> } #" }',
-         'DELETE WHERE { ?s ?p "x" . } ; INSERT DATA { <urn:a> <urn:b> <urn:c> . }'),
+        ('DELETE WHERE { ?s ?p "caf\\u00e9 # not a comment" } # a comment\n',
+         'DELETE WHERE { ?s ?p "café # not a comment" . }'),
     ],
 )  # fmt: skip
 def test_updates_are_rewritten_too(update: str, canonical: str) -> None:
