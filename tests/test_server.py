@@ -511,15 +511,6 @@ def test_serve_refuses_to_start_where_workers_cannot_leave_the_network(tmp_path:
     assert "--allow-network-access" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_with_allow_network_access_serve_starts_and_still_refuses_service(tmp_path: Path) -> None:
-    with running_server(tmp_path / "serve.log", "--allow-network-access", prefix=WITHOUT_ISOLATION) as open_server:
-        assert "serving with network access (--allow-network-access)" in open_server.log_text()
-        with listener() as (url, hits):
-            status = get(open_server, "/sparql", query=f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}")[0]
-            time.sleep(0.1)
-        assert (status, hits) == (400, [])
-
-
 def test_from_load_and_remote_graphs_make_no_request(server: Server) -> None:
     with listener() as (url, hits):
         answers = [
