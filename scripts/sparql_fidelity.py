@@ -71,7 +71,7 @@ def _answer(store: ox.Store, text: str, prefixes: dict[str, str]) -> object:
         variables = [v.value for v in answer.variables]
         rows = [tuple(str(s[v]) if s[v] is not None else None for v in variables) for s in answer]
         return variables, sorted(rows, key=repr) if "ORDER BY" not in text.upper() else rows
-    return sorted(str(t) for t in answer if not isinstance(t.subject, ox.BlankNode))
+    return sorted(" ".join("_:b" if isinstance(x, ox.BlankNode) else str(x) for x in t) for t in answer)
 
 
 def _compare(store: ox.Store, text: str, canonical: str, prefixes: dict[str, str]) -> str:
