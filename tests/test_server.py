@@ -562,6 +562,22 @@ def test_worker_sandbox_stops_service_even_without_the_query_check() -> None:
     assert "unreachable" in sandboxed_answer[1].lower()
 
 
+def test_an_internal_error_answers_500_without_its_text_and_logs_it(caplog: pytest.LogCaptureFixture) -> None:
+    from clinical_kg.query_worker import answer
+
+    class Broken:
+        def handle(self, request: dict) -> dict:
+            raise OSError("Network is unreachable: /srv/secret/path")
+
+    with caplog.at_level("ERROR", logger="clinical_kg.query_worker"):
+        reply = answer(Broken(), {"op": "sparql"})
+    assert reply["status"] == 500 and re.fullmatch(r"internal error [0-9a-f]{8}: the server log has the details",
+                                                   reply["message"])  # fmt: skip
+    assert "secret" not in str(reply) and "unreachable" not in str(reply)
+    incident = reply["message"].split()[2].rstrip(":")
+    assert f"internal error {incident}" in caplog.text and "/srv/secret/path" in caplog.text
+
+
 # ---------------------------------------------------------------- security: bounded work (T9-T12, T19)
 
 

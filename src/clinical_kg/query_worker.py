@@ -521,13 +521,20 @@ def worker_main(conn: Any, config: WorkerConfig) -> None:
             request = conn.recv()
         except (EOFError, OSError):
             return
-        try:
-            reply = engine.handle(request)
-        except Exception:  # a bug, not the user's fault: log it here, answer 500 without internals, keep serving
-            incident = secrets.token_hex(4)
-            log.exception("internal error %s in query worker %s", incident, os.getpid())
-            reply = error(500, f"internal error {incident}: the server log has the details")
-        send_reply(conn, reply)
+        send_reply(conn, answer(engine, request))
+
+
+def answer(engine: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """The engine's answer; for an unexpected error a 500 that names an incident, never internal text.
+
+    The traceback goes to the server's log under that incident id (T28).
+    """
+    try:
+        return engine.handle(request)
+    except Exception:  # a bug, not the user's fault: log it here, answer without internals, keep serving
+        incident = secrets.token_hex(4)
+        log.exception("internal error %s in query worker %s", incident, os.getpid())
+        return error(500, f"internal error {incident}: the server log has the details")
 
 
 CHUNK = 64 * 1024
