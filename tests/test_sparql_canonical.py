@@ -143,3 +143,16 @@ def test_differential_fuzz_makes_no_connection() -> None:
     accepted = int(figures.split("accepted by the check ")[1].split(" ")[0])
     reached = int(figures.split("of which ")[1].split(" reached")[0])
     assert accepted >= 20 and reached >= 1, figures
+
+
+def test_deeply_bracketed_expressions_run_and_deeper_ones_are_refused_with_the_position() -> None:
+    """25 nested brackets used to be refused with a recursion error (Oxigraph runs them); over 256 get a clear 400."""
+    store = shipped("oxigraph").store
+    for depth in (25, 100):
+        text = (
+            "SELECT ?s WHERE { ?s skos:prefLabel ?l FILTER(" + "(" * depth + '?l = "sciatica"@en' + ")" * depth + ") }"
+        )
+        assert _answer(store, check_query(text, prefix_map()).text, {}) == _answer(store, text, prefix_map())
+    text = "ASK { FILTER(" + "(" * 300 + "true" + ")" * 300 + ") }"
+    with pytest.raises(QueryError, match="brackets nested more than 256 deep at line 1, column 268"):
+        check_query(text)

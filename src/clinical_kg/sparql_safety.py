@@ -18,6 +18,8 @@ rewritten faithfully is refused.
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -36,6 +38,9 @@ rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
 
 QUERY_FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
 _BARE_CR = re.compile(r"\r(?!\n)")
+MAX_NESTING = 256  # brackets of any kind; deeper is refused before parsing
+_DEEP_STACK_BYTES = 512 * 1024 * 1024  # reserved address space; only what the recursion touches is used
+_DEEP_STACK_LOCK = threading.Lock()
 _SERVICE_REFUSED = "SERVICE is refused: queries may not reach other endpoints or files"
 _SERVICE_HINT = "remove the SERVICE block; everything clinical-kg knows is in the local graph"
 
@@ -71,6 +76,11 @@ def check_query(text: str, prefixes: dict[str, str] | None = None) -> CheckedQue
 @lru_cache(maxsize=512)
 def _check(text: str, prefixes: tuple[tuple[str, str], ...]) -> CheckedQuery:
     refuse_ambiguous_text(text)
+    _refuse_deep_nesting(text)
+    return _with_deep_stack(_checked, text, prefixes)
+
+
+def _checked(text: str, prefixes: tuple[tuple[str, str], ...]) -> CheckedQuery:
     parsed = _parse(parseQuery, text)
     form = _refuse_unsafe_query(parsed)
     try:
@@ -91,8 +101,12 @@ def check_update(text: str, prefixes: dict[str, str] | None = None) -> str:
     Refused: syntax errors, ``LOAD`` (the endpoint never fetches documents), ``SERVICE``, and
     updates that cannot be written in the canonical form.
     """
-    initial = dict(prefixes or {})
     refuse_ambiguous_text(text)
+    _refuse_deep_nesting(text)
+    return _with_deep_stack(_checked_update, text, dict(prefixes or {}))
+
+
+def _checked_update(text: str, initial: dict[str, str]) -> str:
     parsed = _parse(parseUpdate, text)
     if _contains(parsed, {"Load"}):
         raise QueryError("LOAD is refused: nothing is ever fetched", hint="PUT the data to the graph store")
@@ -145,6 +159,47 @@ def refuse_ambiguous_text(text: str) -> None:
             "SPARQL parsers disagree on whether it ends a comment",
             hint="end lines with LF or CRLF",
         )
+
+
+def _refuse_deep_nesting(text: str) -> None:
+    """Refuse brackets nested deeper than MAX_NESTING, with the position, before the parser recurses into them."""
+    depth = 0
+    for index, character in enumerate(text):
+        if character in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                line, column = _position(text, index)
+                raise QueryError(f"brackets nested more than {MAX_NESTING} deep at line {line}, column {column}",
+                                 hint="write the expression flatter")  # fmt: skip
+        elif character in ")]}":
+            depth -= 1
+
+
+def _with_deep_stack(function: Any, *args: Any) -> Any:
+    """``function(*args)`` in a thread with a large stack and recursion limit: rdflib's parser recurses about
+    forty calls per bracket, so Python's default limit refused 25 nested brackets, which Oxigraph runs."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    with _DEEP_STACK_LOCK:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 100_000))
+        threading.stack_size(_DEEP_STACK_BYTES)
+        try:
+            thread = threading.Thread(target=run, name="ckg-sparql-check")
+            thread.start()
+        finally:
+            threading.stack_size(0)
+        thread.join()
+        sys.setrecursionlimit(limit)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
