@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from rdflib import Graph
 from rdflib.query import Result
 
-from clinical_kg import store
+from clinical_kg import sparql_safety
 from clinical_kg.cli import main
 from clinical_kg.sparql_safety import CheckedQuery
 from tests.conftest import ROOT
@@ -125,7 +125,7 @@ def test_sparql_parser_differential_bypasses_exit_2_and_make_no_request(template
 
 def test_sparql_runs_cut_off_from_the_network_even_past_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """The second wall (T1 b): with the check switched off, SERVICE reaches nothing from ckg sparql either."""
-    monkeypatch.setattr(store, "check_query", lambda text, prefixes=None: CheckedQuery("SELECT", text))
+    monkeypatch.setattr(sparql_safety, "check_query", lambda text, prefixes=None: CheckedQuery("SELECT", text))
     with listener() as (url, hits):
         result = ckg("sparql", "-", stdin=f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}")
         time.sleep(0.1)

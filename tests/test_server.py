@@ -47,7 +47,9 @@ CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    options = ["--timeout", str(TIMEOUT), "--max-rows", str(MAX_ROWS), "--cors-origin", ALLOWED_ORIGIN]
+    # The load test stands for 20 clients from one address: lift the per-address budget (tested in test_server_limits).
+    options = ["--timeout", str(TIMEOUT), "--max-rows", str(MAX_ROWS), "--cors-origin", ALLOWED_ORIGIN,
+               "--client-budget", "3600"]  # fmt: skip
     with running_server(log, *options) as running:
         yield running
 

@@ -7,6 +7,7 @@ command start without loading what they do not use (``tests/test_startup.py`` ch
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -156,8 +157,8 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 click.echo(f"  hint: {exc.hint}", err=True)
             sys.exit(exc.exit_code)
         except OSError as exc:  # the file system said no (a folder gone, a disk full): one line, no traceback
-            if click.get_current_context().find_root().params.get("verbose"):
-                raise
+            if exc.errno == errno.EPIPE or click.get_current_context().find_root().params.get("verbose"):
+                raise  # a closed pipe (`ckg queries | head`) is click's to end quietly
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"error: {where}{exc.strerror or exc}", err=True)
             sys.exit(2)
