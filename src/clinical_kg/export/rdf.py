@@ -8,7 +8,8 @@ union of the graphs, N-Quads every graph. The same
 graph gives the same bytes in every process, however it was read:
 
 - blank nodes get the labels of the W3C RDF Dataset Canonicalization (RDFC-1.0: ``_:c14n0``,
-  ...), computed from the statements that hold a blank node (the only ones RDFC-1.0 reads);
+  ...), computed from the statements that hold a blank node (the only ones RDFC-1.0 reads), so
+  a large store is neither copied nor relabelled;
 - N-Triples and N-Quads: one statement a line, lines sorted by code point;
 - Turtle (with the project's prefixes) and RDF/XML: the statements in the order of those
   sorted N-Triples lines, so each subject's are written together.
@@ -34,9 +35,6 @@ from clinical_kg.namespaces import prefix_map
 _ONTOLOGY = (
     "SELECT ?o WHERE { GRAPH $G { ?o a <http://www.w3.org/2002/07/owl#Ontology> } FILTER isIRI(?o) } ORDER BY ?o"
 )
-_BLANK_QUADS = """
-SELECT ?s ?p ?o ?g WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } FILTER (isBlank(?s) || isBlank(?o)) }
-"""
 _UNION = "CONSTRUCT WHERE { ?s ?p ?o }"
 
 
@@ -64,53 +62,64 @@ def load_dataset(files: Sequence[Path] | None = None, data_dir: Path | None = No
     return store
 
 
-def canonical_store(graph: Any) -> ox.Store:
-    """``graph`` as an Oxigraph store whose blank nodes carry their RDFC-1.0 labels.
-
-    ``graph``: an Oxigraph store (used as it is when it holds no blank node, else copied), or
-    an rdflib Graph (its triples in the default graph) or Dataset (its graphs).
-    """
+def _as_store(graph: Any) -> ox.Store:
+    """``graph`` as an Oxigraph store: itself, or an rdflib Graph or Dataset copied into a new one."""
     if isinstance(graph, ox.Store):
-        store = graph
-    else:
-        from clinical_kg.export.graph import oxigraph_dataset
+        return graph
+    from clinical_kg.export.graph import oxigraph_dataset
 
-        store = ox.Store()
-        store.extend(oxigraph_dataset(graph))
-    blank = [ox.Quad(row["s"], row["p"], row["o"], row["g"] or ox.DefaultGraph()) for row in store.query(_BLANK_QUADS)]
-    if not blank:
-        return store
-    if store is graph:  # never relabel the caller's store
-        store = ox.Store()
-        store.extend(graph.quads_for_pattern(None, None, None))
-    canonical = ox.Dataset(blank)
-    canonical.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)  # reads only statements with a blank node
-    for quad in blank:
-        store.remove(quad)
-    store.extend(canonical)
+    store = ox.Store()
+    store.extend(oxigraph_dataset(graph))
     return store
 
 
-def _sorted_lines(data: bytes) -> bytes:
-    # N-Triples and N-Quads escape every control character, so a statement is one line; the order
-    # of UTF-8 bytes is the order of code points.
+def _holds_blank(line: bytes) -> bool:
+    """Whether an N-Triples or N-Quads line has a blank node as subject or object."""
+    if line.startswith(b"_:"):
+        return True
+    # the object comes after the subject and the predicate, which hold no space
+    return line.split(b" ", 2)[2].startswith(b"_:")
+
+
+def _canonical_lines(graph: Any, union: bool) -> bytes:
+    """N-Triples of the union of the graphs (``union``) or N-Quads of every graph: blank nodes
+    labelled by RDFC-1.0, lines sorted by code point (the order of UTF-8 bytes).
+
+    Oxigraph writes the statements. Those that hold a blank node are written again from a
+    canonicalised dataset of just them: RDFC-1.0 reads no other statement, so their labels are
+    those of the whole graph, and the store itself is never copied or relabelled.
+    """
+    store = _as_store(graph)
+    fmt = ox.RdfFormat.N_TRIPLES if union else ox.RdfFormat.N_QUADS
+    if not union:
+        data = store.dump(format=fmt)
+    elif any(True for _ in store.named_graphs()):
+        data = store.query(_UNION, use_default_graph_as_union=True).serialize(format=fmt)
+    else:
+        data = store.dump(format=fmt, from_graph=ox.DefaultGraph())
     lines = data.splitlines()
+    if b"_:" in data:
+        blank = [line for line in lines if b"_:" in line and _holds_blank(line)]
+        if blank:
+            kept = set(blank)
+            lines = [line for line in lines if line not in kept]
+            quads = ox.parse(b"\n".join(blank), format=fmt)  # the parser keeps the store's labels
+            canonical = ox.Dataset(q if not union else ox.Quad(q.subject, q.predicate, q.object) for q in quads)
+            canonical.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+            written = (q if not union else ox.Triple(q.subject, q.predicate, q.object) for q in canonical)
+            lines += ox.serialize(written, format=fmt).splitlines()
     lines.sort()
-    return b"".join(line + b"\n" for line in lines)
+    return b"\n".join(lines) + b"\n" if lines else b""
 
 
 def ntriples(graph: Any) -> bytes:
     """The union of the graphs as sorted N-Triples lines."""
-    store = canonical_store(graph)
-    if not any(True for _ in store.named_graphs()):
-        return _sorted_lines(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()))
-    union = store.query(_UNION, use_default_graph_as_union=True)  # each triple once
-    return _sorted_lines(union.serialize(format=ox.RdfFormat.N_TRIPLES))
+    return _canonical_lines(graph, union=True)
 
 
 def nquads(graph: Any) -> bytes:
     """Every graph as sorted N-Quads lines (default-graph triples without a graph term)."""
-    return _sorted_lines(canonical_store(graph).dump(format=ox.RdfFormat.N_QUADS))
+    return _canonical_lines(graph, union=False)
 
 
 def _rewrite(lines: bytes, fmt: ox.RdfFormat) -> bytes:
