@@ -12,8 +12,15 @@ from __future__ import annotations
 import functools
 import json
 import re
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -29,7 +36,10 @@ from clinical_kg.remote.load import file_graphs
 from clinical_kg.remote.protocol import EndpointError
 from clinical_kg.remote.pull import candidate_data
 from clinical_kg.resources import shipped_files
+from clinical_kg.results import to_csv
+from clinical_kg.store import QueryResult
 from tests.conftest import ROOT, SOURCES, index_for, shipped
+from tests.endpoint import running_server
 from tests.sparql_servers import (
     RemoteServer,
     json_answer,
@@ -51,6 +61,7 @@ CANDIDATE_FILES = [ROOT / "tests" / "candidates" / name for name in (
     "semantic/duplicate-label.ttl", "semantic/synonym-of-another-entity.ttl", "semantic/unknown-entity.ttl",
     "semantic/wrong-class.ttl", "semantic/class-typo.ttl", "semantic/record-without-triple.ttl",
 )]  # fmt: skip
+HEADLINE_QUERY = ("conditions-causing-symptom", {"symptom": ["radiating leg pain"]})
 HEADLINE = ["query", "conditions-causing-symptom", "--param", "symptom=radiating leg pain"]
 
 
@@ -271,3 +282,67 @@ def test_an_answer_the_server_cut_short_is_refused() -> None:
         answer = ckg("sparql", "-", "--endpoint", url, stdin="SELECT ?s WHERE { ?s ?p ?o }")
     assert answer.exit_code == 2
     assert "cut its answer short" in answer.output.splitlines()[0]
+
+
+# ---------------------------------------------------------------- ckg serve as a front for the server
+
+
+def _get(url: str, accept: str = "", data: bytes | None = None, content_type: str = "") -> tuple[int, Any, bytes]:
+    headers = {"Accept": accept} if accept else {}
+    if content_type:
+        headers["Content-Type"] = content_type
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=60) as answer:
+            return answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+def test_serve_is_a_read_only_front_with_the_same_answers_and_caps(server: RemoteServer, tmp_path: Path) -> None:
+    options = ["--endpoint", server.query_url, "--max-rows", "5", "--workers", "1"]
+    with running_server(tmp_path / "serve.log", *options, env=server.env) as front:
+        status, _, body = _get(front.url + "/queries/conditions-causing-symptom?symptom=radiating+leg+pain", "text/csv")
+        embedded = shipped("oxigraph")
+        expected = run_query(embedded, *HEADLINE_QUERY, index=index_for(embedded))
+        assert status == 200
+        assert body.decode("utf-8") == to_csv(QueryResult(expected.form, expected.variables, expected.rows[:5]))
+        select = urlencode({"query": "SELECT ?s WHERE { ?s a ckg:Condition } ORDER BY ?s"})
+        status, headers, body = _get(f"{front.url}/sparql?{select}", "text/csv")
+        assert status == 200 and headers["X-CKG-Truncated"] == "max-rows=5"
+        assert len(body.decode("utf-8").splitlines()) == 1 + 5
+        service = urlencode({"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"})
+        status, _, body = _get(f"{front.url}/sparql?{service}")
+        assert status == 400 and body.startswith(b"error: SERVICE is refused")
+        update = b"update=" + urllib.parse.quote_plus("INSERT DATA { <urn:a> <urn:b> <urn:c> }").encode()
+        status, _, _ = _get(front.url + "/sparql", data=update, content_type="application/x-www-form-urlencoded")
+        assert status == 403
+        sciatica = urlencode({"iri": "https://w3id.org/clinical-kg/id/sciatica"})
+        status, _, body = _get(f"{front.url}/entity?{sciatica}", "application/json")
+        assert status == 200 and json.loads(body)["evidence"]
+    assert "only 127.0.0.1:" in front.log_text()  # the workers reached the server's address and nothing else
+
+
+def test_a_front_worker_may_reach_the_server_and_nothing_else(tmp_path: Path) -> None:
+    code = """
+import socket, subprocess
+from clinical_kg.remote.config import configure
+from clinical_kg.remote.serve import confine
+with socket.socket() as allowed, socket.socket() as other:
+    allowed.bind(("127.0.0.1", 0)); allowed.listen(); other.bind(("127.0.0.1", 0)); other.listen()
+    print(confine(configure(f"http://127.0.0.1:{allowed.getsockname()[1]}/sparql", environ={})))
+    socket.create_connection(allowed.getsockname(), timeout=2).close()
+    print("server: reached")
+    for attempt in (lambda: socket.create_connection(other.getsockname(), timeout=2),
+                    lambda: socket.getaddrinfo("example.org", 80),
+                    lambda: subprocess.run(["true"])):
+        try:
+            attempt()
+            print("NOT REFUSED")
+        except PermissionError as exc:
+            print("refused:", exc)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr
+    assert lines[0].startswith("only 127.0.0.1:") and lines[1] == "server: reached"
+    assert [line.split(":")[0] for line in lines[2:]] == ["refused"] * 3, lines

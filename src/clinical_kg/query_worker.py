@@ -94,6 +94,8 @@ class WorkerConfig:
     catalogue_forms: dict[str, str] = field(default_factory=dict)
     # With ``ckg serve --allow-update``: the writes accepted so far, replayed into a replacement worker.
     writes: list[dict[str, Any]] = field(default_factory=list)
+    # With ``ckg serve --endpoint``: the SPARQL server that holds the graph (clinical_kg.remote.serve).
+    endpoint: Any = None
 
 
 # ---------------------------------------------------------------- content negotiation
@@ -503,15 +505,25 @@ def worker_main(conn: Any, config: WorkerConfig) -> None:
     """
     bound_resources(config.socket_timeout, config.memory_mb)
     try:
-        isolate_from_network()
-        network = "isolated"
+        if config.endpoint is not None:  # a front for a SPARQL server: that server's address and nothing else
+            from clinical_kg.remote.serve import confine
+
+            network = confine(config.endpoint)
+        else:
+            isolate_from_network()
+            network = "isolated"
     except IsolationError as exc:
         if not config.allow_network_access:
             conn.send({"ready": False, "isolation": exc.message, "error": exc.message, "hint": exc.hint})
             return
         network = f"shared: {exc.message}"
     try:
-        engine = Engine(config)
+        if config.endpoint is None:
+            engine: Any = Engine(config)
+        else:
+            from clinical_kg.remote.serve import RemoteEngine
+
+            engine = RemoteEngine(config)
     except Exception as exc:
         conn.send({"ready": False, "error": f"{type(exc).__name__}: {exc}"})
         return

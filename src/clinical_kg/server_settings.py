@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -39,3 +40,4 @@ class Settings:
     max_headers: int = 100  # request headers; more gets 431
     connections_per_client: int = 32  # open connections per client address; more get 429
     front_memory_mb: int = 1024  # data-segment limit of the front process (RLIMIT_DATA), 0 for none
+    endpoint: Any = None  # a clinical_kg.remote.config.Endpoint: a read-only front for that SPARQL server

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from clinical_kg.cli.group import CONTEXT, data_dir_option, data_location, handle_errors, main
+from clinical_kg.cli.group import (
+    CONTEXT,
+    data_dir_option,
+    data_location,
+    endpoint,
+    endpoint_options,
+    handle_errors,
+    main,
+)
 from clinical_kg.errors import InputError
 from clinical_kg.server_settings import Settings as ServeSettings
 
@@ -27,6 +35,7 @@ SERVE_DEFAULTS = ServeSettings()  # the one place the endpoint's defaults are wr
     default=None,
     help="On-disk Oxigraph store, built from the shipped files when missing or empty (default: in memory).",
 )
+@endpoint_options
 @click.option(
     "--workers",
     default=SERVE_DEFAULTS.workers,
@@ -141,11 +150,14 @@ def serve_command(host: str, port: int, store_path: Path | None, workers: int, t
     Queries run in sandboxed worker processes cut off from the network (where that cannot be
     done, it refuses to start unless --allow-network-access), each killed at the timeout.
     SPARQL Update, Graph Store writes, SERVICE and FROM are refused. Needs the `serve` extra:
-    pip install "clinical-kg[serve]".
+    pip install "clinical-kg[serve]". With --endpoint, a read-only front for that SPARQL server
+    (loaded by `ckg load --endpoint`), with the same checks and limits; its workers may reach
+    that server's address and nothing else.
 
     \b
     Examples:
       ckg serve
+      ckg serve --endpoint http://127.0.0.1:7878/query
       curl -H 'Accept: text/csv' 'http://127.0.0.1:8000/queries/conditions-causing-symptom?symptom=radiating+leg+pain'
     """
     try:
@@ -161,6 +173,14 @@ def serve_command(host: str, port: int, store_path: Path | None, workers: int, t
             "--allow-update needs a token of 16 characters or more in $CKG_UPDATE_TOKEN, and no --store-path",
             hint='export CKG_UPDATE_TOKEN="$(python -c "import secrets; print(secrets.token_urlsafe())")"',
         )
+    remote = endpoint()
+    if remote is not None:
+        if store_path is not None or allow_update:
+            raise InputError("--endpoint serves the graph on that server, read-only: leave out --store-path and "
+                             "--allow-update")  # fmt: skip
+        from dataclasses import replace
+
+        remote = replace(remote, timeout=min(remote.timeout, timeout))  # the server's answer within the query's time
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: anyone who can reach it can query the graph", err=True)
     from clinical_kg.server import Settings, serve
@@ -170,4 +190,4 @@ def serve_command(host: str, port: int, store_path: Path | None, workers: int, t
                    access_log=access_log, allow_update=allow_update, update_token=token,
                    data_dir=data_location().path, allow_network_access=allow_network_access, max_bytes=max_bytes,
                    client_budget=client_budget, client_timeout=client_timeout, request_timeout=request_timeout,
-                   front_memory_mb=front_memory, base_url=base_url))  # fmt: skip
+                   front_memory_mb=front_memory, base_url=base_url, endpoint=remote))  # fmt: skip

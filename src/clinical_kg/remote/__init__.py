@@ -12,9 +12,9 @@ The graph lives on a server such as Oxigraph server, Apache Jena Fuseki or Virtu
 - ``ckgds:#load``: the record of the load (its graphs; when it started and ended).
 
 Every query names that dataset with the protocol's ``default-graph-uri`` and ``named-graph-uri``,
-so the query text the server runs is the text that was checked
-(:func:`clinical_kg.sparql_safety.check_query`: no ``SERVICE``, no ``FROM``, no updates); the
-project's prefixes, predeclared for users, are written into the text before it is checked.
+so the query text the server runs is the text that was checked: a user's query is sent as the
+canonical text :func:`clinical_kg.sparql_safety.check_query` returns (no ``SERVICE``, no ``FROM``,
+no updates; full IRIs, so the project's predeclared prefixes need not be sent).
 
 This is the one deliberate exception to "nothing reaches the network": the endpoint the user
 configured is contacted, and nothing else. ``SERVICE`` stays refused on our side, so the server is
@@ -37,11 +37,10 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from clinical_kg.errors import InputError, QueryError
+from clinical_kg.errors import InputError
 from clinical_kg.namespaces import bind_prefixes, prefix_map
 from clinical_kg.remote.config import Endpoint, configure
 from clinical_kg.remote.protocol import GRAPH_TYPES, Client, EndpointError
-from clinical_kg.sparql_safety import check_query
 from clinical_kg.store import KnowledgeGraph, OxigraphKnowledgeGraph, QueryResult, from_oxigraph
 
 __all__ = ["Endpoint", "EndpointError", "SparqlKnowledgeGraph", "configure"]
@@ -115,26 +114,24 @@ class SparqlKnowledgeGraph(KnowledgeGraph):
     def load(self, paths: Iterable[Path]) -> None:
         raise InputError("files are loaded onto a SPARQL server with `ckg load FILE... --endpoint URL`")
 
-    def query(self, text: str, prefixes: dict[str, str] | None = None) -> QueryResult:
-        """Run a user's query on the server: the predeclared prefixes written into the text, which is
-        then checked (no SERVICE, FROM or updates) and sent as it was checked."""
-        full = with_prologue(text, prefixes or {})
-        try:
-            form = check_query(full)
-        except QueryError:
-            check_query(text, prefixes)  # the message with the positions of the user's own text
-            raise
-        return self._run(full, form, {})
-
     def _run(self, text: str, form: str, prefixes: dict[str, str]) -> QueryResult:
-        if prefixes:
-            text = with_prologue(text, prefixes)
+        return self.run(with_prologue(text, prefixes) if prefixes else text, form)
+
+    def _dataset(self, default_graphs: list[str] | None, named_graphs: list[str] | None) -> tuple[list, list]:
+        if default_graphs is None and named_graphs is None:
+            return [UNION_GRAPH], self.parts()  # the load's dataset
+        return default_graphs or [], named_graphs or []
+
+    def run(
+        self, text: str, form: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> QueryResult:
+        """Send a checked (or package-written) query over the load's dataset, or over the graphs given."""
         if form in ("CONSTRUCT", "DESCRIBE"):
             graph = bind_prefixes(Graph())
-            for triple in self.triples_of(text):
+            for triple in self.triples_of(text, default_graphs, named_graphs):
                 graph.add(triple)
             return QueryResult(form, graph=graph)
-        answer = self.client.select(text, [UNION_GRAPH], self.parts())
+        answer = self.client.select(text, *self._dataset(default_graphs, named_graphs))
         if form == "ASK":
             if not isinstance(answer.get("boolean"), bool):
                 raise EndpointError(f"the answer of {self.endpoint.query_url} to an ASK query has no boolean")
@@ -147,9 +144,11 @@ class SparqlKnowledgeGraph(KnowledgeGraph):
         rows = [tuple(term(binding.get(v)) for v in variables) for binding in bindings]
         return QueryResult(form, variables=variables, rows=rows)
 
-    def statements(self, text: str, graphs: list[str] | None = None) -> Any:
+    def statements(
+        self, text: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> Any:
         """The pyoxigraph triples of a CONSTRUCT or DESCRIBE query, parsed as they stream in."""
-        body = self.client.query(text, graphs or [UNION_GRAPH], self.parts() if graphs is None else [], GRAPH_TYPES)
+        body = self.client.query(text, *self._dataset(default_graphs, named_graphs), GRAPH_TYPES)
         fmt = _RDF_FORMATS.get(body.media_type)
         if fmt is None:
             body.close()
@@ -161,9 +160,11 @@ class SparqlKnowledgeGraph(KnowledgeGraph):
         finally:
             body.close()
 
-    def triples_of(self, text: str, graphs: list[str] | None = None) -> Iterable[tuple[Node, Node, Node]]:
-        """The rdflib triples of a CONSTRUCT or DESCRIBE query (of the union, or of ``graphs``)."""
-        for triple in self.statements(text, graphs):
+    def triples_of(
+        self, text: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> Iterable[tuple[Node, Node, Node]]:
+        """The rdflib triples of a CONSTRUCT or DESCRIBE query (over the load's dataset, or the graphs given)."""
+        for triple in self.statements(text, default_graphs, named_graphs):
             yield from_oxigraph(triple.subject), from_oxigraph(triple.predicate), from_oxigraph(triple.object)
 
     def __len__(self) -> int:

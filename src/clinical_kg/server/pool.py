@@ -103,6 +103,7 @@ class WorkerPool:
             data_dir=str(settings.data_dir) if settings.data_dir else None,
             catalogue_forms=catalogue_forms(),
             allow_network_access=settings.allow_network_access,
+            endpoint=settings.endpoint,
         )
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["clinical_kg.query_worker"])
