@@ -6,15 +6,15 @@ looks a template up here and checks any text that is not listed when it runs.
 """
 
 CHECKED: dict[str, str] = {
-    "c4aa522731c2a32a3d0d3c4ff94d07977f3d804f242493f04625dd038c4db1c5": "SELECT",  # adverse-effects-of-treatment
+    "78c91fc94931fad20210b35a94da04e5da4b05b44f5559281a3cc311ae94e25d": "SELECT",  # adverse-effects-of-treatment
     "297ca8bfc497ce0a6d943270f94244269b29d191ec04280602b9a777be14bb7c": "SELECT",  # assertions
-    "40c966eeb5e693e40c4be441537e8d824e78b5aa47d7ac6d37c665c016495251": "SELECT",  # causes-of-condition
-    "33221aecd3163251930935f71060c05a14d4f377d550a4bab89ed5ed73f5fb14": "SELECT",  # conditions-causing-symptom
-    "fa0e4621757578b1681c03fb23dcea0ab6a6fc917a4026395bff1f27956bf29f": "SELECT",  # conditions-treated-by
+    "717eac339405dd48248440a8f5d549715eac55b82f46d075f43c167a8f26a9a4": "SELECT",  # causes-of-condition
+    "9b87cc2da4382add2ab838cba3bad2e9d82eaf0259ce566f0616fffee46a542d": "SELECT",  # conditions-causing-symptom
+    "d5c7dab67dba1a3e19c884fddffe7b951dfe927d3e6eb841f8e0bc072b429fe5": "SELECT",  # conditions-treated-by
     "1de968d90c6caf9f27cbdc1c33126a6fd56c42389ee583ff22ab1b76ee73766e": "SELECT",  # differential-diagnosis
     "72674e2e0cc8498b58694d2f8d6c147b1aa7ac8012f9f02619ee50ff06985513": "SELECT",  # evidence-for
-    "86b8f1c3873054e1e4a09d5f4280e64f61299c33058d89eb9261c854a845bb12": "SELECT",  # prevention-for-condition
+    "9b60cba22d303b5a4ab0737e3288c0f98ae23b4cc83c2de9ad5cfa9896d7e2f4": "SELECT",  # prevention-for-condition
     "d1f25380585f6de43e6309e360c7ca13ba1f98371bd47be0983d0a4d1e2b54e7": "SELECT",  # red-flags
-    "a34e531e568ab8ba313103677d0399b9147f684e356bb95c4ed62bfd723c6142": "SELECT",  # symptoms-of-condition
-    "b1e086a378b34115df0ef7c2f60117d462202e5818a66605491988a927a7373c": "SELECT",  # treatments-for-condition
+    "1a84f67f2c59077e0b4efc634c018bce14f151a4e9f922fb067cd22472a6e231": "SELECT",  # symptoms-of-condition
+    "9890e0abcfe7f741d7eae4e382dec25e45ec2685fb81b307974179b0dc3b94e3": "SELECT",  # treatments-for-condition
 }
