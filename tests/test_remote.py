@@ -200,6 +200,21 @@ def _local_findings(path: Path) -> list[tuple]:
     return _findings(validate_candidate(read_candidate(path), _local_data(), **options))
 
 
+@pytest.mark.parametrize(
+    ("text", "fmt"),
+    [("ASK { ckgid:sciatica a ckg:Condition }", "json"),
+     ("CONSTRUCT { ?c skos:prefLabel ?l } WHERE { ?c a ckg:Condition ; skos:prefLabel ?l }", "nt")],
+)  # fmt: skip
+def test_ask_and_construct_give_the_embedded_answers(server: RemoteServer, text: str, fmt: str) -> None:
+    local = ckg("sparql", "-", "--format", fmt, stdin=text)
+    there = ckg("sparql", "-", "--format", fmt, "--endpoint", server.query_url, env=server.env, stdin=text)
+    assert local.exit_code == there.exit_code == 0, there.output
+    if fmt == "nt":  # blank-node-free triples, in an order the engines choose
+        assert sorted(there.stdout.splitlines()) == sorted(local.stdout.splitlines())
+    else:
+        assert there.stdout == local.stdout
+
+
 def test_a_refused_query_is_refused_before_the_server_sees_it(server: RemoteServer) -> None:
     answer = ckg("sparql", "-", "--endpoint", server.query_url, env=server.env,
                  stdin="SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")  # fmt: skip

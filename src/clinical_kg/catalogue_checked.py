@@ -13,8 +13,8 @@ CHECKED: dict[str, str] = {
     "d5c7dab67dba1a3e19c884fddffe7b951dfe927d3e6eb841f8e0bc072b429fe5": "SELECT",  # conditions-treated-by
     "1de968d90c6caf9f27cbdc1c33126a6fd56c42389ee583ff22ab1b76ee73766e": "SELECT",  # differential-diagnosis
     "72674e2e0cc8498b58694d2f8d6c147b1aa7ac8012f9f02619ee50ff06985513": "SELECT",  # evidence-for
-    "9b60cba22d303b5a4ab0737e3288c0f98ae23b4cc83c2de9ad5cfa9896d7e2f4": "SELECT",  # prevention-for-condition
+    "34990ef0d9511759bca03a17837da8ec13c0e5da956d84e0e12740ef6c272549": "SELECT",  # prevention-for-condition
     "d1f25380585f6de43e6309e360c7ca13ba1f98371bd47be0983d0a4d1e2b54e7": "SELECT",  # red-flags
     "1a84f67f2c59077e0b4efc634c018bce14f151a4e9f922fb067cd22472a6e231": "SELECT",  # symptoms-of-condition
-    "9890e0abcfe7f741d7eae4e382dec25e45ec2685fb81b307974179b0dc3b94e3": "SELECT",  # treatments-for-condition
+    "4420b164ad0ddfb39a6d98da9ac260c0d6c41ac2c740c775d33719b95104a1ab": "SELECT",  # treatments-for-condition
 }
