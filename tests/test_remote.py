@@ -88,12 +88,14 @@ def remote(server: RemoteServer) -> SparqlKnowledgeGraph:
     return SparqlKnowledgeGraph(configure(*server.options[1::2], environ=server_env(server)))
 
 
+def _shipped_graphs() -> dict[str, int]:
+    """The graph of each shipped file, with its number of triples."""
+    return {graph: len(set(triples)) for path in shipped_files() for graph, triples in file_graphs(path).items()}
+
+
 def test_load_puts_each_file_in_its_own_graph_once(server: RemoteServer) -> None:
     kg = remote(server)
-    expected = {}
-    for path in shipped_files():
-        for graph, triples in file_graphs(path).items():
-            expected[graph] = len(set(triples))
+    expected = _shipped_graphs()
     assert sorted(kg.parts()) == sorted(expected)
     counts = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
     found = {str(g): int(n) for g, n in kg.query_trusted(counts).rows}
@@ -266,6 +268,18 @@ def test_wrong_credentials_give_one_clear_message() -> None:
         "(read from the environment)\n"
     )
     assert any("Authorization" in headers for _method, _path, headers in seen)  # they were offered
+
+
+def test_wrong_credentials_on_virtuoso_give_one_clear_message(server: RemoteServer) -> None:
+    if not server.env:
+        pytest.skip(f"{server.name} asks for no credentials")
+    wrong = {**server.env, "CKG_ENDPOINT_PASSWORD": "not-the-password"}
+    answer = ckg("load", *server.options, env=wrong)
+    assert answer.exit_code == 2
+    assert answer.output.splitlines()[0] == (
+        f"error: the SPARQL endpoint {server.options[3]} refused the credentials of 'dba' (HTTP 401)"
+    )
+    assert sorted(remote(server).parts()) == sorted(_shipped_graphs())  # nothing changed: the earlier load answers
 
 
 def test_credentials_come_from_netrc_and_never_from_the_url(tmp_path: Path) -> None:
