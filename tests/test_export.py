@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources as importlib_resources
@@ -273,14 +272,15 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
 
 def test_kgx_columns_categories_predicates_and_knowledge_sources(exported: Path) -> None:
     nodes, edges = read_tsv(exported / "kgx" / "nodes.tsv"), read_tsv(exported / "kgx" / "edges.tsv")
-    assert {"id", "category", "name", "description", "synonym", "xref", "provided_by"} <= set(nodes[0])
+    node_columns = {"id", "category", "name", "description", "synonym", "xref", "iri", "provided_by"}
+    assert node_columns <= set(nodes[0])
     assert {"id", "subject", "predicate", "object", "knowledge_level", "agent_type", "primary_knowledge_source",
-            "publications", "supporting_text", "negated", "hedge", "duration", "timing", "frequency", "population",
-            "context", "urgency"} <= set(edges[0])  # fmt: skip
+            "publications", "supporting_text", "negated", "assertion_records", "hedge", "duration", "timing",
+            "frequency", "population", "context", "urgency"} <= set(edges[0])  # fmt: skip
     classes, predicates = biolink_classes(), biolink_predicates()
     enums = biolink_schema()["enums"]
     entities, records = shipped_counts()
-    assert {row["id"] for row in nodes} == {curie(e) for e in entities}
+    assert {row["iri"] for row in nodes} == entities
     for row in nodes:
         assert row["category"] and set(row["category"].split("|")) <= classes, row
     ids = {row["id"] for row in nodes}
@@ -291,65 +291,138 @@ def test_kgx_columns_categories_predicates_and_knowledge_sources(exported: Path)
         assert row["primary_knowledge_source"] == "infores:clinical-kg"
         assert row["knowledge_level"] in enums["KnowledgeLevelEnum"]["permissible_values"]
         assert row["agent_type"] in enums["AgentTypeEnum"]["permissible_values"]
-        assert row["negated"] in ("True", "False")
-        if row["id"].startswith("ckga:"):
-            assert row["publications"].startswith("ckgsrc:") and row["supporting_text"] in quotes, row
+        assert row["negated"] == ""  # no shipped record is negated; kgx reads any non-empty cell as true
+        if row["assertion_records"]:
+            assert row["publications"].startswith("ckgsrc:") and set(row["supporting_text"].split("|")) <= quotes
+            assert row["id"] == row["assertion_records"] or row["id"].startswith("urn:uuid:"), row
         else:
             assert row["predicate"] == "biolink:subclass_of" and row["original_predicate"] == "ckg:broader"
-    assert {row["id"] for row in edges if row["id"].startswith("ckga:")} == {curie(r) for r in records}
+    listed = [r for row in edges for r in row["assertion_records"].split("|") if r]
+    assert sorted(listed) == sorted(curie(r) for r in records)  # every record on exactly one edge
+    keys = [(row["subject"], row["predicate"], row["object"]) for row in edges]
+    assert len(keys) == len(set(keys))  # kgx's edge key: no two edges share one, so kgx merges none
     assert [row["id"] for row in nodes] == sorted(row["id"] for row in nodes)
 
 
-KGX_VALIDATION = textwrap.dedent(
-    """
-    import json, socket, sys
-    from importlib import resources
-
-    def no_network(*args, **kwargs):
-        raise OSError("the KGX validator tried to use the network")
-
-    socket.socket.connect = no_network
-    socket.getaddrinfo = no_network
-    from bmt import Toolkit
-
-    # kgx builds a Toolkit at import, from the Biolink schema on the web by default: give it the packaged one.
-    schema = str(resources.files("biolink_model") / "schema" / "biolink_model.yaml")
-    Toolkit.__init__.__defaults__ = (schema, {"predicate mappings": []})
-    import kgx.config
-    from kgx.transformer import Transformer
-    from kgx.validator import Validator
-
-    prefix_map = resources.files("biolink_model") / "prefixmaps" / "biolink-model-prefix-map.json"
-    biolink_prefixes = json.loads(prefix_map.read_text(encoding="utf-8"))
-    files = [sys.argv[1] + "/nodes.tsv", sys.argv[1] + "/edges.tsv"]
-    # Once with Biolink's prefix map, once with the project's namespaces added (Biolink does not list them).
-    for extra in ({}, json.loads(sys.argv[2])):
-        kgx.config.jsonld_context_map["biolink"] = {**biolink_prefixes, **extra}
-        validator = Validator()
-        Transformer(stream=True).transform(
-            input_args={"filename": files, "format": "tsv"}, output_args={"format": "null"}, inspector=validator
-        )
-        print(json.dumps(validator.get_errors(), default=str))
-    """
-)
+def test_kgx_node_ids_are_exact_matches_in_the_category_preferred_order(exported: Path) -> None:
+    by_iri = {row["iri"]: row for row in read_tsv(exported / "kgx" / "nodes.tsv")}
+    sciatica, fever, poor_posture = (by_iri[CKGID + name] for name in ("sciatica", "fever", "poor-posture"))
+    # a disease: MONDO before MESH before HP (Biolink's id_prefixes for biolink:Disease)
+    assert (sciatica["id"], sciatica["xref"]) == (
+        "MONDO:0024333", "ckgid:sciatica|HP:0011868|ICD10:M54.3|ICD10CM:M54.30|MESH:D012585|SNOMEDCT:23056005"
+    )  # fmt: skip
+    assert (fever["category"], fever["id"]) == ("biolink:PhenotypicFeature", "HP:0001945")
+    # MeSH D011187 is "Posture", a code of poor posture but not an exact match: the node keeps its own id
+    assert (poor_posture["id"], poor_posture["xref"]) == ("ckgid:poor-posture", "MESH:D011187")
+    edges = read_tsv(exported / "kgx" / "edges.tsv")
+    assert {"MONDO:0024333", "HP:0001945"} <= {row["subject"] for row in edges} | {row["object"] for row in edges}
 
 
-def test_kgx_validator_accepts_the_export_offline(exported: Path) -> None:
+def test_kgx_merges_the_records_of_one_statement_into_one_edge_keeping_each(exported: Path) -> None:
+    """Anxiety causes lower back spasms per two records, with two hedges and two quotes: one edge holds both."""
+    edge = next(
+        row
+        for row in read_tsv(exported / "kgx" / "edges.tsv")
+        if (row["subject"], row["predicate"], row["object"])
+        == ("ckgid:anxiety", "biolink:causes", "ckgid:lower-back-muscle-spasm")
+    )
+    kg = open_graph()
+    rows = kg.query(
+        PREFIXES + "\nSELECT ?r ?q WHERE { ?r rdf:subject ckgid:anxiety ; rdf:predicate ckg:causes ; "
+        "rdf:object ckgid:lower-back-muscle-spasm ; ckg:evidenceQuote ?q } ORDER BY ?r"
+    ).rows
+    assert len(rows) == 2
+    assert edge["assertion_records"].split("|") == [curie(str(r)) for r, _ in rows]
+    assert edge["supporting_text"].split("|") == [fold_whitespace(str(q)) for _, q in rows]
+    assert edge["id"].startswith("urn:uuid:") and sorted(edge["hedge"].split("|")) == ["can", "sometimes"]
+
+
+def test_kgx_metadata_declares_the_prefixes_and_reports_domain_range_advisories(exported: Path) -> None:
+    metadata = json.loads((exported / "kgx" / "metadata.json").read_text(encoding="utf-8"))
+    nodes, edges = read_tsv(exported / "kgx" / "nodes.tsv"), read_tsv(exported / "kgx" / "edges.tsv")
+    assert metadata["curie_map"]["ckgid"] == CKGID and set(metadata["curie_map"]) == {"ckg", "ckga", "ckgid", "ckgsrc"}
+    assert (metadata["total_node_count"], metadata["total_edge_count"]) == (len(nodes), len(edges))
+    assert metadata["target_data_model_version"] == biolink_schema()["version"]
+    advisories = {(a["predicate"], a["subject_category"], a["object_category"]): a
+                  for a in metadata["domain_range_advisories"]}  # fmt: skip
+    # Walking is a behaviour, not a biolink:ChemicalOrDrugOrTreatment: outside the domain of preventative_for_condition
+    prevention = advisories["biolink:preventative_for_condition", "biolink:Behavior", "biolink:Disease"]
+    assert prevention["expected_domain"] == "biolink:ChemicalOrDrugOrTreatment" and "expected_range" not in prevention
+    categories = {row["id"]: row["category"] for row in nodes}
+    flagged = {e for a in advisories.values() for e in a["edges"]}
+    for row in edges:  # a drug treating a disease fits treats' domain and range
+        if categories[row["subject"]] == "biolink:Drug" and row["predicate"] == "biolink:treats":
+            assert row["id"] not in flagged
+
+
+def test_biolink_snapshot_is_current() -> None:
     completed = subprocess.run(
-        [sys.executable, "-c", KGX_VALIDATION, str(exported / "kgx"), json.dumps(prefix_map())],
+        [sys.executable, str(ROOT / "scripts" / "generate_biolink_snapshot.py"), "--check"],
         capture_output=True,
         text=True,
-        timeout=300,
     )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    plain, with_project_prefixes = (json.loads(line) for line in completed.stdout.strip().splitlines()[-2:])
+    assert completed.returncode == 0, completed.stderr
 
-    def messages(errors: dict) -> list[str]:
-        return [message for by_type in errors.values() for by_message in by_type.values() for message in by_message]
 
-    # With Biolink's prefix map alone the only finding is that our identifiers' prefixes (ckgid:, ...) are not in it.
-    assert messages(plain) and all("with a CURIE prefix 'ckg" in message for message in messages(plain))
-    assert messages(with_project_prefixes) == []
+KGX_OFFLINE = Path(__file__).resolve().parent / "kgx_offline.py"
+
+
+def run_kgx(*args: str, curie_map: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real kgx command line, offline (tests/kgx_offline.py)."""
+    options = ["--curie-map", str(curie_map)] if curie_map else []
+    command = [sys.executable, str(KGX_OFFLINE), *options, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def kgx_report(completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The JSON report ``kgx validate`` writes (to stderr, whatever ``-o`` says, in kgx 2.6)."""
+    return json.loads(completed.stderr[completed.stderr.index("{") :])
+
+
+def test_kgx_transform_keeps_every_edge_its_evidence_and_negation(dataset: Dataset, tmp_path: Path) -> None:
+    """``kgx transform`` (merging edges, its default) reads the export back: every edge, record, quote, negation."""
+    graph = Graph()
+    for triple in union_graph(dataset):
+        graph.add(triple)
+    negated = next(iter(sorted(graph.subjects(RDF.type, CKG.Assertion))))  # a test copy: one record denied
+    graph.add((negated, CKG.negated, Literal(True)))
+    export(graph, "kgx", tmp_path / "kgx")
+    completed = run_kgx(
+        "transform", "-i", "tsv", "-o", str(tmp_path / "out" / "kg"), "-f", "tsv",
+        str(tmp_path / "kgx" / "nodes.tsv"), str(tmp_path / "kgx" / "edges.tsv"),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    before, after = (read_tsv(tmp_path / "kgx" / "edges.tsv"), read_tsv(tmp_path / "out" / "kg_edges.tsv"))
+    assert len(after) == len(before)
+    assert len(read_tsv(tmp_path / "out" / "kg_nodes.tsv")) == len(read_tsv(tmp_path / "kgx" / "nodes.tsv"))
+    read_back = {row["id"]: row for row in after}
+    for row in before:
+        back = read_back[row["id"]]
+        for column in ("subject", "predicate", "object", "assertion_records", "supporting_text", "publications"):
+            assert set(back[column].split("|")) == set(row[column].split("|")), (column, row["id"])
+        assert back["negated"] == row["negated"]
+    denied = [row for row in after if row["negated"]]
+    assert [(row["negated"], row["assertion_records"]) for row in denied] == [("True", curie(str(negated)))]
+
+
+def test_kgx_validate_offline(exported: Path) -> None:
+    """``kgx validate``: no error once the metadata's prefixes are declared; without them, only the ckgid: nodes."""
+    files = [str(exported / "kgx" / "nodes.tsv"), str(exported / "kgx" / "edges.tsv")]
+    declared = run_kgx("validate", "-i", "tsv", *files, curie_map=exported / "kgx" / "metadata.json")
+    assert declared.returncode == 0 and kgx_report(declared) == {}, declared.stderr[-3000:]
+    plain = run_kgx("validate", "-i", "tsv", *files)
+    assert plain.returncode == 1
+    report = kgx_report(plain)
+    assert set(report) == {"ERROR"} and set(report["ERROR"]) == {"INVALID_NODE_PROPERTY_VALUE",
+                                                               "INVALID_EDGE_PROPERTY_VALUE"}  # fmt: skip
+    named = set()
+    for by_message in report["ERROR"].values():
+        for message in by_message:
+            match = re.search(r"has a value '([^']+)' with a CURIE prefix 'ckgid'", message)
+            assert match, message
+            named.add(match.group(1))
+    own_ids = {row["id"] for row in read_tsv(exported / "kgx" / "nodes.tsv") if row["id"].startswith("ckgid:")}
+    assert named == own_ids  # the nodes with an exact match in a Biolink terminology pass
 
 
 # 5. CSV
@@ -409,7 +482,7 @@ def test_exports_are_byte_identical_across_processes_with_different_hash_seeds(t
     first = export_everything(tmp_path / "one", "1")
     second = export_everything(tmp_path / "two", "4242")
     assert sorted(first) == sorted(second)
-    assert len(first) == 11
+    assert len(first) == 12
     different = [name for name in first if first[name] != second[name]]
     assert not different
 
@@ -432,7 +505,7 @@ def test_export_command_writes_the_default_name_here(tmp_path: Path, monkeypatch
 def test_export_command_writes_a_folder_format_to_out(tmp_path: Path) -> None:
     result = ckg("export", "-f", "kgx", "--out", str(tmp_path / "build" / "kgx"))
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "build" / "kgx").iterdir()) == ["edges.tsv", "nodes.tsv"]
+    assert sorted(p.name for p in (tmp_path / "build" / "kgx").iterdir()) == ["edges.tsv", "metadata.json", "nodes.tsv"]
 
 
 def test_export_command_unknown_format_exits_2_listing_the_formats(tmp_path: Path) -> None:
@@ -497,6 +570,14 @@ def test_release_manifest_describes_the_release(first_release: Path) -> None:
     assert {s["iri"]: s["sha256"] for s in manifest["sources"]} == sources
     assert set(manifest["validation"]) >= {"conforms", "violations", "warnings"}
     assert manifest["changes"]["previous"] is None
+    kgx_metadata = json.loads((first_release / "kgx" / "metadata.json").read_text(encoding="utf-8"))
+    advisories = kgx_metadata["domain_range_advisories"]
+    assert manifest["kgx"] == {
+        "biolink_model": biolink_schema()["version"],
+        "edges_outside_domain_or_range": sum(len(a["edges"]) for a in advisories),
+        "domain_range_advisories": advisories,
+    }
+    assert manifest["kgx"]["edges_outside_domain_or_range"] > 0
     assert "First release" in (first_release / "CHANGES.md").read_text(encoding="utf-8")
 
 

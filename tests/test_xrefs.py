@@ -582,3 +582,90 @@ def test_whole_pipeline_on_bad_fixture() -> None:
     )
     good = [x for x in collected.xrefs if str(x.entity).endswith(("/sciatica", "/methocarbamol"))]
     assert {x.scheme for x in good} == set(SCHEMES)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Exact matches: skos:exactMatch names the same concept in a terminology (used as the KGX node id)
+# --------------------------------------------------------------------------------------------------------------
+
+# Terminology IRIs an exact match may use (Biolink's expansions), and the scheme and code they stand for.
+EXACT_MATCH_SCHEMES = {
+    "http://purl.obolibrary.org/obo/HP_": ("hpo", "HP:"),
+    "http://purl.obolibrary.org/obo/MONDO_": ("mondo", "MONDO:"),
+    "http://purl.obolibrary.org/obo/CHEBI_": ("chebi", "CHEBI:"),
+    "http://id.nlm.nih.gov/mesh/": ("mesh", ""),
+}
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().replace("-", " ").split())
+
+
+def exact_match_problems(paths: Iterable[Path]) -> list[str]:
+    """Every skos:exactMatch that is not an exact name match of a code the entity carries, or is claimed twice.
+
+    An exact match must expand a code the entity also carries (``ckg:hpo "HP:0011868"`` for
+    ``obo:HP_0011868``), and the code's preferred name in the packaged terminology must equal the entity's
+    ``skos:prefLabel`` or one of its ``skos:altLabel`` (case, hyphens and spacing aside).
+    """
+    graph = Graph()
+    for path in paths:
+        graph.parse(path, format="turtle")
+    problems, claimed = [], defaultdict(list)
+    for entity, target in sorted(graph.subject_objects(SKOS.exactMatch)):
+        claimed[target].append(entity)
+        base = next((b for b in EXACT_MATCH_SCHEMES if str(target).startswith(b)), None)
+        if base is None:
+            problems.append(f"<{entity}> skos:exactMatch <{target}>: not an HPO, MONDO, ChEBI or MeSH IRI")
+            continue
+        scheme, prefix = EXACT_MATCH_SCHEMES[base]
+        code = prefix + str(target)[len(base) :]
+        if Literal(code) not in set(graph.objects(entity, CKG[scheme])):
+            problems.append(f"<{entity}> skos:exactMatch <{target}>: the entity has no ckg:{scheme} {code!r}")
+            continue
+        verdict = CHECKERS[scheme](code)
+        labels = {_folded(str(label)) for p in (SKOS.prefLabel, SKOS.altLabel) for label in graph.objects(entity, p)}
+        if not verdict.ok or _folded(verdict.names[0]) not in labels:
+            problems.append(
+                f"<{entity}> skos:exactMatch <{target}>: {verdict.names[0] if verdict.ok else verdict.detail!r} "
+                f"is not a label or synonym of the entity"
+            )
+    problems += [
+        f"<{target}> is the exact match of several entities: {', '.join(sorted(map(str, entities)))}"
+        for target, entities in claimed.items()
+        if len(entities) > 1
+    ]
+    return problems
+
+
+def test_exact_matches_name_the_same_concept() -> None:
+    _fail_with(exact_match_problems(data_files()), "skos:exactMatch link(s) that are not exact")
+
+
+def test_exact_match_check_rejects_close_matches(tmp_path: Path) -> None:
+    """Muscle spasm is HPO's name for HP:0003394, not a name of lower back muscle spasm; two claims of one code fail."""
+    path = tmp_path / "exact.ttl"
+    path.write_text(
+        """
+        @prefix ckg: <https://w3id.org/clinical-kg/vocab/> .
+        @prefix ckgid: <https://w3id.org/clinical-kg/id/> .
+        @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+        @prefix obo: <http://purl.obolibrary.org/obo/> .
+        ckgid:lower-back-muscle-spasm skos:prefLabel "lower back muscle spasm"@en ; ckg:hpo "HP:0003394" ;
+            skos:exactMatch obo:HP_0003394 .
+        ckgid:sciatica skos:prefLabel "sciatica"@en ; ckg:hpo "HP:0011868" ; skos:exactMatch obo:HP_0011868 .
+        ckgid:sciatic-nerve-pain skos:prefLabel "sciatic nerve pain"@en ; skos:altLabel "sciatica"@en ;
+            ckg:hpo "HP:0011868" ; skos:exactMatch obo:HP_0011868 .
+        ckgid:fever skos:prefLabel "fever"@en ; skos:exactMatch obo:HP_0001945 .
+        """,
+        encoding="utf-8",
+    )
+    ids = "https://w3id.org/clinical-kg/id/"
+    assert exact_match_problems([path]) == [
+        f"<{ids}fever> skos:exactMatch <http://purl.obolibrary.org/obo/HP_0001945>: the entity has no ckg:hpo "
+        "'HP:0001945'",
+        f"<{ids}lower-back-muscle-spasm> skos:exactMatch <http://purl.obolibrary.org/obo/HP_0003394>: 'Muscle spasm' "
+        "is not a label or synonym of the entity",
+        f"<http://purl.obolibrary.org/obo/HP_0011868> is the exact match of several entities: {ids}sciatic-nerve-pain, "
+        f"{ids}sciatica",
+    ]

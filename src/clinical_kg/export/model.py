@@ -72,6 +72,7 @@ class Entity:
     definition: str
     xrefs: tuple[str, ...]
     broader: tuple[URIRef, ...]
+    exact_matches: tuple[URIRef, ...] = ()  # skos:exactMatch: the same concept in a terminology (HP, MONDO, ...)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class GraphModel:
                     definition=_text(g, node, SKOS.definition),
                     xrefs=tuple(sorted(set(xrefs))),
                     broader=tuple(sorted(o for o in g.objects(node, CKG.broader) if isinstance(o, URIRef))),
+                    exact_matches=tuple(sorted(o for o in g.objects(node, SKOS.exactMatch) if isinstance(o, URIRef))),
                 )
             )
         return found

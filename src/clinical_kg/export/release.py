@@ -9,7 +9,9 @@ the vocabulary's ``owl:versionIRI``):
   found by a triple-level diff of the two releases' N-Triples files;
 - ``manifest.json``: name, version, version IRI, date, counts by class and relation (as
   ``ckg stats``), every other file with its size and SHA-256 (paths relative to the folder), the
-  sources with their checksums, the SHACL validation result, and the changes.
+  sources with their checksums, the SHACL validation result, the changes, and the KGX export's
+  Biolink domain and range advisories (edges whose categories lie outside what Biolink suggests
+  for their predicate, as ``kgx/metadata.json`` lists them).
 
 The same graph and date give the same bytes: the date comes from ``date=``, else
 ``SOURCE_DATE_EPOCH``, else today (UTC). The folder is written under a temporary name and
@@ -37,6 +39,7 @@ from clinical_kg.errors import InputError
 from clinical_kg.export import FORMATS, export, write_text
 from clinical_kg.export.graph import load_graph, union_graph
 from clinical_kg.export.jsonld import context_file
+from clinical_kg.export.kgx import METADATA
 from clinical_kg.export.model import curie
 from clinical_kg.vocab import CKG
 
@@ -251,6 +254,16 @@ def _validation(graph: Graph) -> dict[str, Any]:
     }
 
 
+def _kgx_advisories(folder: Path) -> dict[str, Any]:
+    metadata = json.loads((folder / METADATA).read_text(encoding="utf-8"))
+    advisories = metadata["domain_range_advisories"]
+    return {
+        "biolink_model": metadata["target_data_model_version"],
+        "edges_outside_domain_or_range": sum(len(a["edges"]) for a in advisories),
+        "domain_range_advisories": advisories,
+    }
+
+
 def make_release(
     out: Path,
     *,
@@ -319,6 +332,7 @@ def make_release(
             "sources": _sources(graph),
             "validation": _validation(graph),
             "changes": changes,
+            "kgx": _kgx_advisories(staging / FORMATS["kgx"].default_name),
         }
         write_text(staging / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         os.chmod(staging, 0o755)
