@@ -1,23 +1,33 @@
-"""The on-disk Oxigraph store: bulk load, reopen, the same catalogue rows, and killed loads."""
+"""The on-disk Oxigraph store: bulk load, reopen, the same catalogue rows, named graphs, staleness, killed loads."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
+from rdflib import Dataset, Graph
+from rdflib.compare import isomorphic
 
 from clinical_kg.catalogue import run_query
 from clinical_kg.cli import main
+from clinical_kg.errors import InputError
+from clinical_kg.export import export
+from clinical_kg.export.graph import load_graph
+from clinical_kg.layout import layout
+from clinical_kg.query_worker import Engine, WorkerConfig
 from clinical_kg.resources import shipped_files
 from clinical_kg.results import compact
-from clinical_kg.store import load_store, open_graph, open_store
+from clinical_kg.store import BUILD_RECORD, ensure_store, from_oxigraph, load_parts, load_store, open_graph, open_store
 from tests.conftest import ROOT, index_for, shipped
 from tests.test_catalogue import load_cases
 
@@ -132,3 +142,118 @@ def test_validating_an_on_disk_store_reports_what_the_memory_store_reports(
     assert len(copies) == (2 if fits else 0)
     result = CliRunner().invoke(main, ["validate", "--store-path", str(tmp_path / "store")])
     assert result.exit_code == 1 and "ckga:spasm-has-dull-ache" in result.output
+
+
+# ---------------------------------------------------------------- named graphs, one layout
+
+
+def graphs_of(store: ox.Store) -> dict[str, Graph]:
+    """Every graph of a store as an rdflib Graph, by name ('' for the default graph)."""
+    graphs: dict[str, Graph] = {}
+    for quad in store:
+        name = "" if isinstance(quad.graph_name, ox.DefaultGraph) else quad.graph_name.value
+        graph = graphs.setdefault(name, Graph())
+        graph.add((from_oxigraph(quad.subject), from_oxigraph(quad.predicate), from_oxigraph(quad.object)))
+    return graphs
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # rdflib's N-Quads parser uses its own deprecated API
+def test_ckg_load_names_the_graphs_as_the_server_and_the_nquads_export_do(disk_store: Path, tmp_path: Path) -> None:
+    loaded = graphs_of(ox.Store.read_only(str(disk_store)))
+    served = ox.Store()
+    load_parts(served, layout())  # what an endpoint worker holds in memory
+    assert set(graphs_of(served)) == set(loaded)
+    export(load_graph(), "nquads", tmp_path / "kg.nq")
+    exported = Dataset()
+    exported.parse(tmp_path / "kg.nq", format="nquads")
+    names = {str(g.identifier) for g in exported.graphs() if len(g)} - {"urn:x-rdflib:default"}
+    assert names == set(loaded) - {""} and len(names) == len(shipped_files()) == 15
+    for name in names:
+        assert isomorphic(loaded[name], exported.graph(name)), name
+    union = Graph()
+    for name in names:
+        union += loaded[name]
+    assert isomorphic(loaded[""], union)  # the default graph holds every triple, once
+
+
+def test_an_nquads_load_keeps_its_graph_names_and_the_server_can_pick_them(tmp_path: Path) -> None:
+    (tmp_path / "g.nq").write_text(
+        "<https://example.org/a> <https://example.org/p> <https://example.org/b> <https://example.org/g1> .\n"
+        '<https://example.org/b> <https://example.org/p> "in the default graph" .\n',
+        encoding="utf-8",
+    )
+    store = tmp_path / "store"
+    assert load_store(store, [*shipped_files(), tmp_path / "g.nq"]) == len(shipped("oxigraph")) + 2
+    graphs = graphs_of(ox.Store.read_only(str(store)))
+    assert len(graphs["https://example.org/g1"]) == 1
+    engine = Engine(WorkerConfig(store_path=str(store)))
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    for default_graphs, expected in (
+        (["https://example.org/g1"], 1),
+        (
+            ["https://w3id.org/clinical-kg/dataset/conditions"],
+            len(graphs["https://w3id.org/clinical-kg/dataset/conditions"]),
+        ),
+    ):
+        reply = engine.handle(
+            {"op": "sparql", "query": count, "accept": "text/csv", "default_graphs": default_graphs, "named_graphs": []}
+        )
+        assert reply["status"] == 200, reply
+        assert reply["body"].decode().split() == ["n", str(expected)]
+
+
+# ---------------------------------------------------------------- a store knows what it was built from
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "data"
+    shutil.copytree(ROOT / "data", folder)
+    monkeypatch.setenv("CKG_DATA_DIR", str(folder))
+    return folder
+
+
+NEW_SYNONYM = 'ckgid:sciatica skos:altLabel "ischias"@en .\n'
+
+
+def test_a_store_of_the_shipped_data_is_rebuilt_when_the_data_changed(data_copy: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert ensure_store(store) == "built"
+    record = json.loads((store / BUILD_RECORD).read_text(encoding="utf-8"))
+    assert len(record["files"]) == 15 and len(record["shipped_sha256"]) == 64
+    assert ensure_store(store) == "current"
+    ask = (
+        'ASK { <https://w3id.org/clinical-kg/id/sciatica> <http://www.w3.org/2004/02/skos/core#altLabel> "ischias"@en }'
+    )
+    with (data_copy / "conditions.ttl").open("a", encoding="utf-8") as stream:
+        stream.write(NEW_SYNONYM)
+    assert open_graph(store_path=store).query(ask).boolean  # rebuilt on open, not served stale
+    assert ensure_store(store) == "current"
+
+
+def test_a_store_with_other_files_is_refused_when_the_data_changed(data_copy: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "extra.nt"
+    extra.write_text('<https://example.org/s> <https://example.org/p> "o" .\n', encoding="utf-8")
+    store = tmp_path / "store"
+    CliRunner().invoke(main, ["load", str(extra), "--store-path", str(store)], catch_exceptions=False)
+    with (data_copy / "conditions.ttl").open("a", encoding="utf-8") as stream:
+        stream.write(NEW_SYNONYM)
+    with pytest.raises(InputError) as caught:
+        open_graph(store_path=store)
+    assert caught.value.message == f"{store} was built from an earlier version of the data in {data_copy}"
+    assert caught.value.hint == f"load it again: ckg load {extra.resolve()} --store-path {store}"
+    result = CliRunner().invoke(main, ["stats", "--store-path", str(store)])
+    assert result.exit_code == 2 and "earlier version of the data" in result.output
+    (store / BUILD_RECORD).unlink()
+    with pytest.raises(InputError, match="no readable build record"):
+        open_graph(store_path=store)
+
+
+def test_a_store_without_the_shipped_data_ignores_changes_to_it(data_copy: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "extra.nt"
+    extra.write_text('<https://example.org/s> <https://example.org/p> "o" .\n', encoding="utf-8")
+    store = tmp_path / "store"
+    assert load_store(store, [extra]) == 1
+    with (data_copy / "conditions.ttl").open("a", encoding="utf-8") as stream:
+        stream.write(NEW_SYNONYM)
+    assert ensure_store(store) == "current"

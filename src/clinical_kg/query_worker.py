@@ -9,10 +9,11 @@ a few worker processes over a pipe; a worker that overruns its deadline is kille
   query (T21) unless the endpoint was started with ``--allow-network-access``; sets a default
   socket timeout (T2) and an address-space limit, so a query that allocates without bound fails
   instead of the machine;
-- loads the graph once on Oxigraph (linear-time ``REGEX``, T9): the shipped files, each also
-  as a named graph called after its dataset node (``ckgds:symptoms``, the vocabulary under its
-  ontology IRI), so the protocol's ``default-graph-uri`` and ``named-graph-uri`` can pick
-  graphs of the store, never graphs from the web (T3).
+- loads the graph once on Oxigraph (linear-time ``REGEX``, T9), in the layout of ``ckg load``
+  (:mod:`clinical_kg.layout`): the shipped files, each also as a named graph called after its
+  dataset node (``ckgds:symptoms``, the vocabulary under its ontology IRI), so the protocol's
+  ``default-graph-uri`` and ``named-graph-uri`` can pick graphs of the store, never graphs from
+  the web (T3).
 
 A request is a dict (``op`` = ``sparql``, ``catalogue`` or ``entity``; with ``ckg serve
 --allow-update`` also ``update`` and ``graph-write``, applied to this worker's copy only); the
@@ -28,8 +29,6 @@ import itertools
 import logging
 import os
 import secrets
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,11 +41,19 @@ from rdflib.term import Node
 
 from clinical_kg.catalogue import bind_parameters, get_query, load_catalogue, template_form
 from clinical_kg.errors import ClinicalKGError, InputError, QueryError
+from clinical_kg.layout import layout
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.results import to_csv, to_json, to_tsv
 from clinical_kg.sandbox import IsolationError, bound_resources, isolate_from_network
 from clinical_kg.sparql_safety import check_query, check_update
-from clinical_kg.store import OxigraphKnowledgeGraph, QueryResult, curated_files, from_oxigraph
+from clinical_kg.store import (
+    OxigraphKnowledgeGraph,
+    QueryResult,
+    curated_files,
+    ensure_store,
+    from_oxigraph,
+    load_parts,
+)
 from clinical_kg.terms import TermIndex
 
 # Media types the endpoint offers, in order of preference, with the writer and the type sent back.
@@ -195,51 +202,14 @@ def _not_acceptable(form: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- the graph
 
 
-def dataset_name(path: Path) -> ox.NamedNode | None:
-    """The IRI of the dataset node (or ontology) a Turtle file opens with."""
-    for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
-        if triple.predicate == _RDF_TYPE and triple.object in _DATASET_CLASSES:
-            return triple.subject
-    return None
-
-
-def load_dataset(store: ox.Store, files: Iterable[Path]) -> None:
-    """Load files into the default graph and each also into the named graph of its dataset."""
-    for path in files:
-        try:
-            store.load(path=str(path), format=ox.RdfFormat.TURTLE)
-            name = dataset_name(path)
-            if name is not None:
-                store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=name)
-        except SyntaxError as exc:
-            raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
-
-
 def build_store(path: Path, data_dir: Path | None = None) -> int:
-    """Build an on-disk store at ``path`` from the shipped files if it is missing or empty.
+    """Make sure the on-disk store at ``path`` holds the curated data, in the layout of ``ckg load``.
 
-    Built in a sibling folder and renamed into place, so an interrupted build leaves no
-    half-loaded store behind (T17). Returns the number of quads in the store.
+    Built (or rebuilt after the data changed) by :func:`clinical_kg.store.ensure_store`, in a
+    sibling folder renamed into place (T17). Returns the number of quads in the store.
     """
-    if path.exists() and any(path.iterdir()):
-        try:
-            return len(ox.Store.read_only(str(path)))
-        except OSError as exc:
-            raise InputError(f"{path} is not an Oxigraph store: {exc}", hint="give a missing or empty folder") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
-    try:
-        store = ox.Store(str(partial))
-        load_dataset(store, curated_files(data_dir))
-        store.flush()
-        count = len(store)
-        del store
-        if path.exists():
-            path.rmdir()
-        partial.rename(path)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    return count
+    ensure_store(path, data_dir=data_dir)
+    return len(ox.Store.read_only(str(path)))
 
 
 def open_store(config: WorkerConfig) -> OxigraphKnowledgeGraph:
@@ -248,7 +218,7 @@ def open_store(config: WorkerConfig) -> OxigraphKnowledgeGraph:
     if config.store_path:
         kg.store = ox.Store.read_only(config.store_path)
     else:
-        load_dataset(kg.store, curated_files(Path(config.data_dir) if config.data_dir else None))
+        load_parts(kg.store, layout(curated_files(Path(config.data_dir) if config.data_dir else None)))
     return kg
 
 

@@ -10,8 +10,11 @@ Two engines, chosen by name (``STORES``):
   there by ``ckg load --endpoint``: see :mod:`clinical_kg.remote` (imported only when used).
 
 An ``oxigraph`` graph may live on disk (``open_graph(store_path=DIR)``): :func:`load_store`
-bulk-loads files with Oxigraph's parsers into a new folder, checks it and renames it into
-place, so a killed load never leaves a half-loaded store behind; reopening takes milliseconds.
+bulk-loads files with Oxigraph's parsers into a new folder, in the named-graph layout of
+:mod:`clinical_kg.layout`, checks it and renames it into place, so a killed load never leaves a
+half-loaded store behind; reopening takes milliseconds. The folder records what it was built from
+(``clinical-kg-build.json``): a store built from the shipped data is rebuilt when the data changed
+(:func:`ensure_store`), one that also holds other files is refused until it is loaded again.
 
 Some jobs run better on a plain rdflib memory graph whatever the engine (pySHACL walks the
 graph triple by triple, and calls ``len()``, which is a full count on Oxigraph):
@@ -24,7 +27,9 @@ updates), and the engine runs the canonical text that check returns, never the t
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -38,10 +43,12 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from clinical_kg import __version__, resources
 from clinical_kg.choices import DEFAULT_STORE, REMOTE_STORE
 from clinical_kg.errors import InputError
+from clinical_kg.layout import Part, layout, part_quads
 from clinical_kg.namespaces import bind_prefixes
-from clinical_kg.resources import curated_files
+from clinical_kg.resources import curated_files, shipped_files
 from clinical_kg.transaction import fsync_dir
 
 if TYPE_CHECKING:
@@ -188,7 +195,7 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
         return self._memory
 
     def __len__(self) -> int:
-        return len(self.store)
+        return default_graph_size(self.store)  # named graphs hold copies (clinical_kg.layout)
 
     def load(self, paths: Iterable[Path]) -> None:
         for path in paths:
@@ -196,7 +203,7 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
                 fmt, gz = rdf_format(Path(path))
             except InputError:
                 fmt, gz = ox.RdfFormat.TURTLE, False  # what the memory store reads too
-            _load_one(self.store, Path(path), fmt, gz, 0, 0, None)
+            _load_one(self.store, Part(Path(path), None), fmt, gz, 0, 0, None)
         self._memory = None
 
     def _run(self, text: str, form: str, prefixes: dict[str, str]) -> QueryResult:
@@ -272,9 +279,9 @@ def open_graph(
 
     The data is that of ``data_dir``, else of the folder :func:`clinical_kg.resources.locate_data`
     finds. With ``store_path``, the graph is the on-disk Oxigraph store there, opened read-only;
-    it is built first from those files when the folder is missing or empty. With
-    ``endpoint`` (or the store ``sparql``), the graph is the one ``ckg load --endpoint`` put on
-    that SPARQL server.
+    it is built first from those files when the folder is missing or empty, and rebuilt (or
+    refused) when the data changed since (:func:`ensure_store`). With ``endpoint`` (or the store
+    ``sparql``), the graph is the one ``ckg load --endpoint`` put on that SPARQL server.
     """
     if endpoint is not None or store == REMOTE_STORE:
         if endpoint is None:
@@ -289,8 +296,7 @@ def open_graph(
     if store_path is not None:
         if store != "oxigraph":
             raise InputError(f"--store-path needs the oxigraph store, not {store!r}", hint="leave out --store")
-        if not _is_store(store_path):
-            load_store(store_path, files if files is not None else curated_files(data_dir))
+        ensure_store(store_path, files, data_dir=data_dir)
         return open_store(store_path)
     kg = STORES[store]()
     kg.load(files if files is not None else curated_files(data_dir))
@@ -390,41 +396,112 @@ def fits_in_memory(path: Path) -> bool:
     return available is not None and stored * MEMORY_PER_STORED_BYTE < available
 
 
-def load_store(path: Path, files: Sequence[Path] | None = None, progress: Progress | None = None) -> int:
-    """Build the on-disk store at ``path`` from ``files`` (default: the shipped graph).
+BUILD_RECORD = "clinical-kg-build.json"  # inside the store folder: what the store was built from
+
+
+def data_digest(data_dir: Path | None = None) -> str:
+    """The SHA-256 of the vocabulary and the curated data files (names and bytes) of ``data_dir``."""
+    digest = hashlib.sha256()
+    for path in shipped_files(data_dir):
+        digest.update(f"{path.name}\0{path.stat().st_size}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_store(
+    path: Path, files: Sequence[Path] | None = None, progress: Progress | None = None, data_dir: Path | None = None
+) -> int:
+    """Build the on-disk store at ``path`` from ``files`` (default: the vocabulary and the curated data).
 
     Turtle, N-Triples and N-Quads (by file name, optionally gzipped) are bulk-loaded with
-    Oxigraph's parsers into the default graph (N-Quads too: queries read the default graph).
-    The store is built in a new sibling folder, flushed, reopened and counted, and only then
-    renamed into place, replacing the store there (T17: a killed bulk load keeps nothing, and
-    a killed ``ckg load`` leaves the previous store as it was). Returns the number of triples.
+    Oxigraph's parsers in the layout of :mod:`clinical_kg.layout` (every triple in the default
+    graph; each data file, and each graph of an N-Quads file, also in its named graph). The store
+    is built in a new sibling folder, flushed, reopened and counted, its build record written
+    (with the checksum of the curated data of ``data_dir`` when it holds all of it), and only then
+    renamed into place, replacing the store there (T17: a killed bulk load keeps nothing, and a
+    killed ``ckg load`` leaves the previous store as it was). Returns the number of triples in the
+    default graph.
     """
-    if files is None:
-        files = curated_files()
-    formats = [rdf_format(Path(f)) for f in files]
-    sizes = [Path(f).stat().st_size for f in files]
+    parts = layout(files if files is not None else curated_files(data_dir))
+    formats = [rdf_format(part.path) for part in parts]
+    sizes = [part.path.stat().st_size for part in parts]
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_loads(path)
     partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-{os.getpid()}-", dir=path.parent))
     try:
         store = ox.Store(str(partial))
         done = 0
-        for file, (fmt, gz), size in zip(files, formats, sizes, strict=True):
-            _load_one(store, Path(file), fmt, gz, done, sum(sizes), progress)
+        for part, (fmt, gz), size in zip(parts, formats, sizes, strict=True):
+            _load_one(store, part, fmt, gz, done, sum(sizes), progress)
             done += size
         store.flush()
         del store
-        count = len(ox.Store.read_only(str(partial)))  # reopens: the folder is a whole store
-        if (
-            count == 0
-            and sum(sizes) > 0
-            and any(_has_statement(Path(f), *fm) for f, fm in zip(files, formats, strict=True))
-        ):
+        count = default_graph_size(ox.Store.read_only(str(partial)))  # reopens: the folder is a whole store
+        statements = (_has_statement(p.path, *f) for p, f in zip(parts, formats, strict=True))
+        if count == 0 and sum(sizes) > 0 and any(statements):
             raise InputError(f"the load into {path} gave an empty store", hint="check the files")
+        _write_build_record(partial, parts, data_dir)
         _swap_into_place(partial, path)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return count
+
+
+def default_graph_size(store: ox.Store) -> int:
+    """The number of triples in a store's default graph (what the catalogue and plain queries read)."""
+    solution = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))
+    return int(solution[0].value)
+
+
+def _write_build_record(folder: Path, parts: list[Part], data_dir: Path | None) -> None:
+    curated = {p.resolve() for p in shipped_files(data_dir)}
+    loaded = {p.path.resolve() for p in parts}
+    record = {
+        "built_by": f"clinical-kg {__version__}",
+        "data_dir": str(resources.data_dir(data_dir)),
+        # the curated data's checksum when the store holds all of it, so that a change is noticed
+        "data_sha256": data_digest(data_dir) if curated <= loaded else None,
+        "files": [
+            {
+                "path": str(p.path.resolve()),
+                "bytes": p.path.stat().st_size,
+                "curated": p.path.resolve() in curated,
+                "graph": str(p.graph) if p.graph else None,
+            }
+            for p in parts
+        ],
+    }
+    (folder / BUILD_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+
+def ensure_store(path: Path, files: Sequence[Path] | None = None, data_dir: Path | None = None) -> str:
+    """Make sure the store at ``path`` holds the current curated data: ``built``, ``rebuilt`` or ``current``.
+
+    A missing or empty folder is built from ``files`` (default: the vocabulary and the curated data
+    of ``data_dir``). A store built from the curated data alone is rebuilt when the data changed
+    since; a store that also holds other files is refused then (they may be gone), as is a folder
+    without a build record. A store built without the curated data is left as it is.
+    """
+    if not _is_store(path):
+        load_store(path, files, data_dir=data_dir)
+        return "built"
+    try:
+        record = json.loads((path / BUILD_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(
+            f"{path} has no readable build record ({BUILD_RECORD}), so whether it holds the current data is unknown",
+            hint=f"rebuild it: ckg load [FILE...] --store-path {path}",
+        ) from None
+    if record.get("data_sha256") is None or record["data_sha256"] == data_digest(data_dir):
+        return "current"
+    others = [f["path"] for f in record.get("files", []) if not f.get("curated")]
+    if others:
+        raise InputError(
+            f"{path} was built from other data than that in {resources.data_dir(data_dir)} now",
+            hint=f"load it again: ckg load {' '.join(others)} --store-path {path}",
+        )
+    load_store(path, data_dir=data_dir)
+    return "rebuilt"
 
 
 def _remove_abandoned_loads(path: Path) -> None:
@@ -452,11 +529,12 @@ def _open_binary(path: Path, gz: bool) -> tuple[BinaryIO, BinaryIO]:
 
 
 def _load_one(
-    store: ox.Store, path: Path, fmt: ox.RdfFormat, gz: bool, done: int, total: int, progress: Progress | None
+    store: ox.Store, part: Part, fmt: ox.RdfFormat, gz: bool, done: int, total: int, progress: Progress | None
 ) -> None:
-    """``_bulk_load`` with every way a file can fail turned into one InputError naming it."""
+    """``_load_part`` with every way a file can fail turned into one InputError naming it."""
+    path = part.path
     try:
-        _bulk_load(store, path, fmt, gz, done, total, progress)
+        _load_part(store, part, fmt, gz, done, total, progress)
     except SyntaxError as exc:
         raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -469,19 +547,25 @@ def _load_one(
         raise InputError(f"{path}: {exc.strerror or exc}") from None
 
 
-def _bulk_load(
-    store: ox.Store, path: Path, fmt: ox.RdfFormat, gz: bool, done: int, total: int, progress: Progress | None
+def _load_part(
+    store: ox.Store, part: Part, fmt: ox.RdfFormat, gz: bool, done: int, total: int, progress: Progress | None
 ) -> None:
-    raw, stream = _open_binary(path, gz)
+    raw, stream = _open_binary(part.path, gz)
     with raw, stream:
         reader = _Counting(raw, stream, done, total, progress) if progress else stream
-        if fmt == ox.RdfFormat.N_QUADS:
-            quads = ox.parse(reader, format=fmt)
-            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
+        if part.graph is None and fmt != ox.RdfFormat.N_QUADS:
+            store.bulk_load(reader, format=fmt)  # the default graph only: Oxigraph's fastest path
         else:
-            store.bulk_load(reader, format=fmt)
+            store.bulk_extend(part_quads(part, reader, fmt))
     if progress:
-        progress(done + path.stat().st_size, total)
+        progress(done + part.path.stat().st_size, total)
+
+
+def load_parts(store: ox.Store, parts: Sequence[Part]) -> None:
+    """Load the parts of a load (:func:`clinical_kg.layout.layout`) into a store, in their layout."""
+    for part in parts:
+        fmt, gz = rdf_format(part.path)
+        _load_one(store, part, fmt, gz, 0, 0, None)
 
 
 def _has_statement(path: Path, fmt: ox.RdfFormat, gz: bool) -> bool:

@@ -11,28 +11,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rdflib import OWL, RDF, BNode, Dataset, Graph, URIRef
+from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Node
 
 from clinical_kg import resources
 from clinical_kg.errors import InputError
-from clinical_kg.namespaces import bind_prefixes, prefix_map
-
-
-def dataset_iri(path: Path) -> URIRef:
-    """The named graph of a data file: its dataset node, ``ckgds:<file stem>``."""
-    return URIRef(prefix_map()["ckgds"] + path.stem)
+from clinical_kg.namespaces import bind_prefixes
 
 
 def load_graph(files: Sequence[Path] | None = None, data_dir: Path | None = None) -> Dataset:
     """The vocabulary and the curated data, one named graph per file, blank nodes canonical.
 
-    A file that declares an ``owl:Ontology`` (the vocabulary) goes into the graph named by the
-    ontology's IRI; every other file into ``ckgds:<file stem>``. With no ``files``, the vocabulary
-    and the data files of ``data_dir`` (``clinical_kg.resources.curated_files``).
+    Each file goes into the graph :func:`clinical_kg.layout.named_graph` names, as every store
+    does: the ontology's IRI for the vocabulary, the dataset node a data file declares
+    (``ckgds:<file stem>``). With no ``files``, the vocabulary and the data files of ``data_dir``
+    (``clinical_kg.resources.curated_files``).
     """
+    from clinical_kg.layout import named_graph
+
     if files is None:
         files = resources.curated_files(data_dir)
     dataset = Dataset(default_union=True)
@@ -42,8 +40,7 @@ def load_graph(files: Sequence[Path] | None = None, data_dir: Path | None = None
             part.parse(path, format="turtle")
         except (SyntaxError, ValueError) as exc:
             raise InputError(f"{path}: {exc}") from None
-        ontology = sorted(o for o in part.subjects(RDF.type, OWL.Ontology) if isinstance(o, URIRef))
-        named = dataset.graph(ontology[0] if ontology else dataset_iri(path))
+        named = dataset.graph(named_graph(Path(path)))
         for triple in part:
             named.add(triple)
     return canonical_dataset(dataset)

@@ -32,33 +32,29 @@ from clinical_kg.errors import InputError
 from clinical_kg.export import write_bytes
 from clinical_kg.namespaces import prefix_map
 
-_ONTOLOGY = (
-    "SELECT ?o WHERE { GRAPH $G { ?o a <http://www.w3.org/2002/07/owl#Ontology> } FILTER isIRI(?o) } ORDER BY ?o"
-)
 _UNION = "CONSTRUCT WHERE { ?s ?p ?o }"
 
 
 def load_dataset(files: Sequence[Path] | None = None, data_dir: Path | None = None) -> ox.Store:
     """The vocabulary and the curated data in an in-memory Oxigraph store, one named graph per file.
 
-    The same graphs as :func:`clinical_kg.export.graph.load_graph`: a file that declares an
-    ``owl:Ontology`` (the vocabulary) goes into the graph named by the ontology's IRI, every
-    other file into ``ckgds:<file stem>``; blank nodes stay apart between files. With no
+    The same graphs as :func:`clinical_kg.export.graph.load_graph` and every store, named by
+    :func:`clinical_kg.layout.named_graph`: the ontology's IRI for the vocabulary, the dataset node a
+    data file declares (``ckgds:<file stem>``); blank nodes stay apart between files. With no
     ``files``, the vocabulary and the data files of ``data_dir``
     (``clinical_kg.resources.curated_files``).
     """
+    from clinical_kg.layout import named_graph
+
     if files is None:
         files = resources.curated_files(data_dir)
     store = ox.Store()
     for path in files:
-        name = ox.NamedNode(prefix_map()["ckgds"] + Path(path).stem)
+        name = ox.NamedNode(str(named_graph(Path(path))))
         try:
             store.bulk_load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=name)
         except SyntaxError as exc:
             raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
-        ontology = next(iter(store.query(_ONTOLOGY.replace("$G", str(name)))), None)
-        if ontology is not None:
-            store.update(f"MOVE GRAPH {name} TO {ontology['o']}")
     return store
 
 

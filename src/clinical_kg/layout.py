@@ -1,0 +1,87 @@
+"""The named-graph layout of a load: which graphs each file's triples go into.
+
+One layout for every store the package fills (``ckg load`` into an on-disk store, ``ckg serve``'s
+own store, an upload to a SPARQL server) and for the N-Quads export:
+
+- a Turtle file that declares itself, as the vocabulary (``owl:Ontology``) and each curated data
+  file (``dcat:Dataset``: ``ckgds:conditions``) do, is a named graph called after that node;
+- an N-Quads file keeps its graph names;
+- every triple is in the default graph too, which the catalogue and plain queries read, so a
+  query sees the whole graph unless it names graphs (``GRAPH``, or the protocol's
+  ``default-graph-uri`` / ``named-graph-uri``); any other file goes into the default graph only.
+
+:func:`layout` lists the parts of a load, :func:`part_quads` gives a part's quads in this layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pyoxigraph as ox
+from rdflib import URIRef
+
+from clinical_kg import resources
+from clinical_kg.errors import InputError
+from clinical_kg.namespaces import prefix_map
+
+_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_DECLARATIONS = {
+    ox.NamedNode("http://www.w3.org/2002/07/owl#Ontology"),
+    ox.NamedNode("http://www.w3.org/ns/dcat#Dataset"),
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One file of a load and the named graph its triples go into besides the default graph (None: none)."""
+
+    path: Path
+    graph: URIRef | None
+
+
+def file_graph(path: Path) -> URIRef | None:
+    """The named graph of a Turtle file: the ontology or dataset node it declares, None if it declares neither.
+
+    The file is read until the declaration (the whole file when there is none).
+    """
+    try:
+        for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
+            declares = triple.predicate == _RDF_TYPE and triple.object in _DECLARATIONS
+            if declares and isinstance(triple.subject, ox.NamedNode):
+                return URIRef(triple.subject.value)
+    except SyntaxError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
+    return None
+
+
+def named_graph(path: Path) -> URIRef:
+    """The graph a curated file is exported into: :func:`file_graph`, else ``ckgds:<file stem>``."""
+    return file_graph(path) or URIRef(prefix_map()["ckgds"] + path.stem)
+
+
+def _is_turtle(path: Path) -> bool:
+    return path.name.lower().endswith((".ttl", ".turtle"))
+
+
+def layout(files: Sequence[Path] | None = None) -> list[Part]:
+    """The parts of a load of ``files`` (default: the vocabulary and the curated data), in order."""
+    paths = [Path(p) for p in (resources.shipped_files() if files is None else files)]
+    return [Part(path, file_graph(path) if _is_turtle(path) else None) for path in paths]
+
+
+def part_quads(part: Part, stream: BinaryIO, fmt: ox.RdfFormat) -> Iterator[ox.Quad]:
+    """The quads of one part read from ``stream``: each in the default graph, and in its named graph.
+
+    The named graph is the part's (a file that declares itself) or, in N-Quads, the quad's own.
+    """
+    default = ox.DefaultGraph()
+    named = ox.NamedNode(str(part.graph)) if part.graph is not None else None
+    for statement in ox.parse(stream, format=fmt):
+        quad = ox.Quad(statement.subject, statement.predicate, statement.object)
+        yield quad
+        graph = named if named is not None else getattr(statement, "graph_name", default)
+        if graph != default:
+            yield ox.Quad(statement.subject, statement.predicate, statement.object, graph)
