@@ -101,6 +101,9 @@ def test_a_killed_load_leaves_the_previous_store_usable(tmp_path: Path) -> None:
             out.write(f'<https://example.org/s{i}> <https://example.org/p{i % 50}> "value {i}" .\n')
     for delay in (0.3, 1.0):
         worker = subprocess.Popen([sys.executable, "-c", _BIG_LOAD, str(store), str(big)])
+        deadline = time.monotonic() + 60  # kill it loading: its build folder exists (imports are slow under load)
+        while not list(tmp_path.glob(f".store.partial-{worker.pid}-*")) and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(delay)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait()

@@ -450,8 +450,7 @@ def serve(settings: Settings) -> None:
         from clinical_kg.query_worker import build_store
 
         count = build_store(settings.store_path, settings.data_dir)
-        log.info("on-disk store %s: %d quads (delete the folder to rebuild it from the data files)",
-                 settings.store_path, count)  # fmt: skip
+        log.info("on-disk store %s: %d quads (rebuilt when the data changes)", settings.store_path, count)
     shown = {**asdict(settings), "update_token": "(set)" if settings.update_token else None}
     log.info("settings: %s", shown)
     app = create_app(settings)
