@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 from xml.dom.minidom import Document
 
 import pytest
-from rdflib import Graph
+from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 from rdflib.query import Result
 
@@ -235,6 +235,22 @@ def test_dataset_parameters_choose_graphs_of_the_store(server: Server) -> None:
 def test_content_negotiation(server: Server, accept: str, query: str, status: int, type_: str) -> None:
     got, headers, _ = get(server, "/sparql", accept, query=query)
     assert (got, headers["content-type"].split(";")[0]) == (status, type_)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # rdflib's N-Quads and TriG parsers use deprecated API
+@pytest.mark.parametrize(("accept", "parse_as"), [("text/n3", "n3"), ("application/n-quads", "nquads"),
+                                                  ("application/trig", "trig")])  # fmt: skip
+def test_graph_results_in_n3_nquads_and_trig(server: Server, accept: str, parse_as: str) -> None:
+    query = "CONSTRUCT WHERE { <https://w3id.org/clinical-kg/id/sciatica> ?p ?o }"
+    status, headers, body = get(server, "/sparql", accept, query=query)
+    assert (status, headers["content-type"].split(";")[0]) == (200, accept)
+    dataset = Dataset()
+    dataset.parse(data=body, format=parse_as)
+    graph = Graph()
+    for s, p, o, _g in dataset.quads((None, None, None, None)):
+        graph.add((s, p, o))
+    expected = shipped("oxigraph").query(query).graph
+    assert len(expected) > 5 and isomorphic(graph, expected)
 
 
 ASK = quote("ASK { ?s ?p ?o }")

@@ -69,6 +69,9 @@ RESULT_TYPES: dict[str, tuple[str, str]] = {
 GRAPH_TYPES: dict[str, tuple[ox.RdfFormat, str]] = {
     "text/turtle": (ox.RdfFormat.TURTLE, "text/turtle; charset=utf-8"),
     "application/n-triples": (ox.RdfFormat.N_TRIPLES, "application/n-triples"),
+    "text/n3": (ox.RdfFormat.N3, "text/n3; charset=utf-8"),
+    "application/n-quads": (ox.RdfFormat.N_QUADS, "application/n-quads"),  # the triples, in the default graph
+    "application/trig": (ox.RdfFormat.TRIG, "application/trig"),
     "application/ld+json": (ox.RdfFormat.JSON_LD, "application/ld+json"),
     "application/rdf+xml": (ox.RdfFormat.RDF_XML, "application/rdf+xml"),
     "application/x-turtle": (ox.RdfFormat.TURTLE, "text/turtle; charset=utf-8"),
@@ -303,7 +306,7 @@ class Engine:
             op = request["op"]
             if op == "sparql":
                 return self.sparql(request["query"], request.get("accept", ""), request.get("default_graphs", []),
-                                   request.get("named_graphs", []))  # fmt: skip
+                                   request.get("named_graphs", []), request.get("base"))  # fmt: skip
             if op == "catalogue":
                 return self.catalogue(request["name"], request.get("values", {}), request.get("accept", ""))
             if op == "entity":
@@ -323,8 +326,13 @@ class Engine:
         except MemoryError:
             return error(503, "the query needed more memory than a query worker may use", "add a LIMIT or narrow it")
 
-    def sparql(self, text: str, accept: str, default_graphs: list[str], named_graphs: list[str]) -> dict[str, Any]:
-        """A user query: checked, run on Oxigraph over the chosen dataset, capped, serialised."""
+    def sparql(
+        self, text: str, accept: str, default_graphs: list[str], named_graphs: list[str], base: str | None = None
+    ) -> dict[str, Any]:
+        """A user query: checked, run on Oxigraph over the chosen dataset, capped, serialised.
+
+        Relative IRIs in the query (``<s>``) are resolved against ``base``, the endpoint's URL.
+        """
         checked = check_query(text, self.prefixes)
         dataset: dict[str, Any] = {}
         if default_graphs or named_graphs:
@@ -336,6 +344,8 @@ class Engine:
                 )
             dataset = {"default_graph": [ox.NamedNode(g) for g in default_graphs],
                        "named_graphs": [ox.NamedNode(g) for g in named_graphs]}  # fmt: skip
+        if base is not None:
+            dataset["base_iri"] = base
         return self._run(checked.text, checked.form, accept, dataset)
 
     def catalogue(self, name: str, values: dict[str, list[str]], accept: str) -> dict[str, Any]:

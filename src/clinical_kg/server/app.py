@@ -147,7 +147,7 @@ def _service_description(base: str, settings: Settings, info: dict[str, Any]) ->
     graph.add((service, sd.endpoint, service))
     graph.add((service, sd.supportedLanguage, sd.SPARQL11Query))
     for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                 "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):  # fmt: skip
+                 "Turtle", "N-Triples", "JSON-LD", "RDF_XML", "N3", "N-Quads", "TriG"):  # fmt: skip
         graph.add((service, sd.resultFormat, formats[name]))
     graph.add((service, DCTERMS.title, Literal("clinical-kg SPARQL endpoint")))
     graph.add((service, RDFS.comment, Literal(
@@ -296,7 +296,7 @@ def create_app(settings: Settings) -> Any:
         if negotiate(accept, [*RESULT_TYPES, *GRAPH_TYPES]) is None:
             raise _RequestError(406, f"no result format matches Accept: {accept}",
                               "ask for one of: " + ", ".join([*RESULT_TYPES, *GRAPH_TYPES]))  # fmt: skip
-        job = {"op": "sparql", "query": queries[0], "accept": accept,
+        job = {"op": "sparql", "query": queries[0], "accept": accept, "base": str(request.base_url) + "sparql",
                "default_graphs": params.get("default-graph-uri", []),
                "named_graphs": params.get("named-graph-uri", [])}  # fmt: skip
         return await run(request, job)
