@@ -17,7 +17,7 @@ from clinical_kg.cli.group import (
     endpoint,
     handle_errors,
     main,
-    open_kg,
+    open_api,
     store_option,
 )
 from clinical_kg.resources import DataLocation
@@ -85,76 +85,36 @@ def validate_command(
       ckg validate candidate.ttl --sources-dir ../shared/sources
       ckg validate candidate.ttl --format json
     """
-    location = data_location()
+    from rdflib import Graph
+
+    from clinical_kg.curation import report_json
+    from clinical_kg.results import compact
+
     remote = endpoint()
     if remote is not None:
         click.echo(f"checking the graph at {remote.query_url}", err=True)
-    if files:
-        if remote is None:
-            _checking(location)
-        _validate_candidates(files, fmt, strict, sources_dir, location.path)
-        return
-    from clinical_kg.results import compact
-    from clinical_kg.terms import TermIndex
-    from clinical_kg.validation import format_report, validate_kg
-
-    if remote is None and not click.get_current_context().meta.get("ckg.store_path"):
-        _checking(location)
-    kg = open_kg()
-    report = validate_kg(kg)
+    elif files or not click.get_current_context().meta.get("ckg.store_path"):
+        _checking(data_location())
+    validation = open_api().validate(*files, sources_dir=sources_dir, verbose=verbose_report)
     if fmt == "turtle":
-        click.echo(report.graph.serialize(format="turtle"), nl=False)
+        merged = Graph()
+        for report in validation.reports:
+            merged += report.shacl if files else report.graph
+        click.echo(merged.serialize(format="turtle"), nl=False)
+    elif fmt == "json" and files:
+        click.echo(report_json(validation.reports), nl=False)
     elif fmt == "json":
         rows = [
             {"severity": p.severity_name, "focus": str(p.focus), "shape": compact(p.shape),
              "path": None if p.path is None else compact(p.path), "value": None if p.value is None else str(p.value),
              "message": p.message}
-            for p in report.problems
+            for p in validation.reports[0].problems
         ]  # fmt: skip
-        click.echo(json.dumps({"conforms": report.conforms, "results": rows}, indent=2))
+        click.echo(json.dumps({"conforms": validation.conforms, "results": rows}, indent=2))
     else:
-        click.echo(format_report(report, TermIndex(kg).label, verbose=verbose_report), nl=False)
-    warnings = any(p.severity_name != "Violation" for p in report.problems)
-    sys.exit(0 if report.conforms and not (strict and warnings) else 1)
-
-
-def _validate_candidates(
-    files: tuple[Path, ...], fmt: str, strict: bool, sources_dir: Path | None, data_dir: Path
-) -> None:
-    from rdflib import Graph
-
-    from clinical_kg.curation import format_candidate_report, load_data, report_json, validate_candidate
-    from clinical_kg.ingest import read_candidate
-
-    candidates = [(path, read_candidate(path)) for path in files]  # every file parses before any is checked
-    remote = endpoint()
-    if remote is None:
-        data = Graph()
-        for graph in load_data(data_dir).values():
-            data += graph
-        pulled = [data] * len(candidates)
-    else:  # the curated data on the SPARQL server: only the part each candidate's checks read
-        from clinical_kg.remote import SparqlKnowledgeGraph
-        from clinical_kg.remote.pull import candidate_data
-
-        kg = SparqlKnowledgeGraph(remote)
-        pulled = [candidate_data(kg, candidate) for _path, candidate in candidates]
-    reports = [
-        validate_candidate(candidate, data, file=str(path), sources_dir=sources_dir, data_dir=data_dir)
-        for (path, candidate), data in zip(candidates, pulled, strict=True)
-    ]
-    if fmt == "json":
-        click.echo(report_json(reports), nl=False)
-    elif fmt == "turtle":
-        merged = Graph()
-        for report in reports:
-            merged += report.shacl
-        click.echo(merged.serialize(format="turtle"), nl=False)
-    else:
-        for report in reports:
-            click.echo(format_candidate_report(report), nl=False)
-    failed = any(not r.conforms or (strict and r.warnings) for r in reports)
-    sys.exit(1 if failed else 0)
+        click.echo(validation.text, nl=False)
+    warnings = any(f.severity != "Violation" for f in validation.findings)
+    sys.exit(0 if validation.conforms and not (strict and warnings) else 1)
 
 
 @main.command("add", context_settings=CONTEXT)

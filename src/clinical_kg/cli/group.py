@@ -26,6 +26,9 @@ from clinical_kg.resources import DataLocation, locate_data
 if TYPE_CHECKING:
     from clinical_kg.store import KnowledgeGraph
 
+if TYPE_CHECKING:
+    from clinical_kg.api import ClinicalKG
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -140,6 +143,14 @@ def open_kg() -> KnowledgeGraph:
         return open_graph(store, endpoint=remote)
     store_path = meta.get("ckg.store_path") or os.environ.get("CKG_STORE_PATH") or None
     return open_graph(store, store_path=Path(store_path) if store_path else None, data_dir=data_location().path)
+
+
+def open_api() -> ClinicalKG:
+    """The Python API's object over the graph of ``--store``, ``--store-path`` and ``--data-dir`` (loaded when
+    first needed: candidate validation reads only the data folder)."""
+    from clinical_kg.api import ClinicalKG
+
+    return ClinicalKG(open_kg, data_location().path, remote=endpoint() is not None)
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from clinical_kg.choices import GRAPH_FORMATS, RESULT_FORMATS
-from clinical_kg.cli.group import CONTEXT, endpoint, handle_errors, main, open_kg, store_option
+from clinical_kg.cli.group import CONTEXT, endpoint, handle_errors, main, open_api, store_option
 from clinical_kg.errors import InputError
 
 
@@ -61,18 +61,10 @@ def query_command(name: str, params: tuple[str, ...], fmt: str) -> None:
       ckg query conditions-causing-symptom --param symptom="radiating leg pain"
       ckg query differential-diagnosis -p symptoms=numbness -p symptoms=weakness --format json
     """
-    from clinical_kg.catalogue import get_query, run_query
-    from clinical_kg.results import format_result
+    from clinical_kg.results import format_result, to_table
 
-    query = get_query(name)
-    result = run_query(open_kg(), name, _parse_params(params))
-    click.echo(format_result(result, fmt) if fmt != "table" else _table(result, query.title), nl=False)
-
-
-def _table(result: Any, title: str) -> str:
-    from clinical_kg.results import to_table
-
-    return to_table(result, title=title)
+    result = open_api().query(name, **_parse_params(params))
+    click.echo(format_result(result, fmt) if fmt != "table" else to_table(result, title=result.title), nl=False)
 
 
 @main.command("sparql", context_settings=CONTEXT)
@@ -98,14 +90,13 @@ def sparql_command(source: Any, fmt: str | None, allow_network_access: bool) -> 
     Example:
       echo 'SELECT ?c WHERE { ?c a ckg:Condition } LIMIT 5' | ckg sparql -
     """
-    from clinical_kg.namespaces import prefix_map
     from clinical_kg.results import format_result
     from clinical_kg.sandbox import run_isolated
 
     text = source.read()
 
     def answer() -> str:
-        result = open_kg().query(text, prefixes=prefix_map())
+        result = open_api().sparql(text)
         chosen = fmt or ("turtle" if result.graph is not None else "table")
         if result.graph is not None and chosen not in GRAPH_FORMATS:
             raise InputError(f"--format {chosen} does not fit a graph result",
@@ -155,9 +146,8 @@ def lookup_command(text: str, limit: int) -> None:
       ckg lookup HP:0011868
     """
     from clinical_kg.results import compact
-    from clinical_kg.terms import TermIndex
 
-    matches = TermIndex(open_kg()).lookup(text, limit=limit)
+    matches = open_api().lookup(text, limit=limit)
     if not matches:
         raise InputError(f"nothing in the graph is called {text!r}", hint="try a shorter or more common word")
     for m in matches:
@@ -178,16 +168,14 @@ def stats_command(as_json: bool) -> None:
     """
     from rdflib import URIRef
 
-    from clinical_kg.analysis import statistics
     from clinical_kg.results import compact
-    from clinical_kg.terms import TermIndex
 
-    kg = open_kg()
-    figures = statistics(kg)
+    kg = open_api()
+    figures = kg.stats()
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
-    labels = TermIndex(kg).label
+    labels = kg.index.label
     click.echo(f"triples: {figures['triples']}")
     click.echo(f"assertions: {figures['assertions']}")
     click.echo(f"sources: {figures['sources']}")
