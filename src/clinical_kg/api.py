@@ -243,7 +243,8 @@ class ClinicalKG:
         return statistics(self.kg)
 
     def __repr__(self) -> str:
-        return f"<ClinicalKG on {self.kg.store_name}: {len(self.kg)} triples>"
+        loaded = f"loaded on {self._kg.store_name}" if self._kg is not None else "not loaded yet"
+        return f"<ClinicalKG: data folder {self.data_dir.name!r}, {loaded}>"
 
 
 def open_clinical_kg(
