@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -19,7 +21,26 @@ def test_wheel_ships_resources_inside_the_package(wheel: Path) -> None:
     expected |= {f"clinical_kg/queries/{p.name}" for p in (ROOT / "queries").glob("*.rq")}
     assert expected - names == set()
     assert "clinical_kg/cli/__init__.py" in names
-    assert {f"clinical_kg/web/{p.name}" for p in (ROOT / "src/clinical_kg/web").iterdir()} <= names  # the query page
+    web = ROOT / "src" / "clinical_kg" / "web"
+    assert {f"clinical_kg/web/{p.relative_to(web).as_posix()}" for p in web.rglob("*") if p.is_file()} <= names
+
+
+def test_the_query_editor_ships_in_the_wheel_with_its_licences(wheel: Path) -> None:
+    """YASGUI (vendored by scripts/vendor_yasgui.py) is in the wheel as recorded, with its licence and notices."""
+    archive = zipfile.ZipFile(wheel)
+    folder = "clinical_kg/web/vendor/yasgui/"
+    record = json.loads(archive.read(folder + "VERSION.json"))
+    assert record["package"] == "@zazuko/yasgui" and set(record["files"]) == {
+        "LICENSE", "THIRD-PARTY-NOTICES.txt", "yasgui.min.css", "yasgui.min.js"
+    }  # fmt: skip
+    for name, digest in record["files"].items():
+        assert hashlib.sha256(archive.read(folder + name)).hexdigest() == digest, name
+    assert "The MIT License" in archive.read(folder + "LICENSE").decode()
+    notices = archive.read(folder + "THIRD-PARTY-NOTICES.txt").decode()
+    assert all(f"\n{package} " in "\n" + notices for package in ("codemirror", "dompurify", "@zazuko/yasqe"))
+    sizes = {name: archive.getinfo(folder + name).file_size for name in ("yasgui.min.js", "yasgui.min.css")}
+    assert sizes["yasgui.min.js"] < 1_200_000 and sizes["yasgui.min.css"] < 100_000, sizes  # measured 1,012,271
+    assert b"sourceMappingURL" not in archive.read(folder + "yasgui.min.js")  # no map to fetch
 
 
 def _installed_ckg(site: Path, cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:

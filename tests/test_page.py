@@ -1,6 +1,8 @@
 """The query page in a real browser: headless Chromium (Debian's chromium and chromium-driver) via Selenium
-opens `/`, asks the headline question, finds the conditions in the result table, follows a label to the
-entity page, and leaves screenshots in test-artifacts/."""
+opens `/`, finds the SPARQL editor (YASQE from the vendored YASGUI) with the prefixes folded, asks the headline
+question, finds the conditions in the result table (YASR, labels linked to entity pages), reopens the result from
+its URL, completes terms in the editor, follows a label to the entity page, checks that nothing was fetched from
+elsewhere, and leaves screenshots in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -48,6 +50,32 @@ def _screenshot(driver, name: str) -> Path:
     return path
 
 
+def _editor(driver) -> str:
+    return driver.execute_script("return window.ckgPage.yasqe.getValue()")
+
+
+def _completions(driver, text: str) -> list[str]:
+    """The editor's completions at the end of ``text`` (what Ctrl+Space shows)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_script(
+        "document.querySelectorAll('.CodeMirror-hints').forEach((e) => e.remove());"
+        "const y = window.ckgPage.yasqe; y.setValue(arguments[0]); y.focus(); y.setCursor(y.lineCount() - 1, 1e6);"
+        "y.autocomplete();",
+        text,
+    )
+    hints = WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li"))
+    return [hint.text for hint in hints]
+
+
+def _ready(driver) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+
+
 def test_page_answers_the_headline_question(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -57,28 +85,48 @@ def test_page_answers_the_headline_question(tmp_path: Path, capsys: pytest.Captu
         try:
             driver.get(server.url + "/")
             wait = WebDriverWait(driver, 30)
-            wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
-            editor = driver.find_element(By.ID, "editor").get_attribute("value")
-            assert "PREFIX ckg: <https://w3id.org/clinical-kg/vocab/>" in editor  # prefixes filled in
+            _ready(driver)
+            assert "PREFIX ckg: <https://w3id.org/clinical-kg/vocab/>" in _editor(driver)  # prefixes filled in ...
+            assert driver.find_elements(By.CSS_SELECTOR, "#editor .CodeMirror-foldmarker")  # ... and folded
+            assert driver.find_elements(By.CSS_SELECTOR, "#editor .cm-keyword")  # highlighted as SPARQL
 
             Select(driver.find_element(By.ID, "example")).select_by_value("conditions-causing-symptom")
             assert driver.find_element(By.ID, "param-symptom").get_attribute("value") == "radiating leg pain"
-            assert "VALUES ?requested" in driver.find_element(By.ID, "editor").get_attribute("value")
+            assert "VALUES ?requested" in _editor(driver)
             driver.find_element(By.ID, "ask").click()
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result-table tbody tr"))
             first_column = driver.find_elements(By.CSS_SELECTOR, "#result-table tbody td:first-child a")
             labels = {a.text for a in first_column}
             assert {"herniated disc", "sciatica", "lower back muscle spasm"} <= labels
+            assert all(a.get_attribute("href").startswith(server.url + "/entity?iri=") for a in first_column)
             assert driver.find_element(By.ID, "status").text.endswith("ms")
             headers = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#result-table th")]
             assert headers[:3] == ["condition", "relation", "matched"]  # labels shown, not a label column
+            bookmark = server.url + "/?question=conditions-causing-symptom&symptom=radiating+leg+pain"
+            assert driver.current_url == bookmark == driver.find_element(By.ID, "permalink").get_attribute("href")
             page_shot = _screenshot(driver, "query-page-headline.png")
 
             driver.find_element(By.ID, "run").click()  # the editor's text: the same question
-            wait.until(lambda d: "rows in" in d.find_element(By.ID, "status").text)
+            wait.until(lambda d: "?query=" in d.current_url and "rows in" in d.find_element(By.ID, "status").text)
             rows = driver.find_elements(By.CSS_SELECTOR, "#result-table tbody tr")
             assert len(rows) == len(first_column)
 
+            driver.get(bookmark)  # a bookmarked or shared result opens answered
+            _ready(driver)
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result-table tbody tr"))
+            assert len(driver.find_elements(By.CSS_SELECTOR, "#result-table tbody tr")) == len(first_column)
+
+            assert _completions(driver, "SELECT * WHERE { ?s ckg:hasSy") == ["ckg:hasSymptom"]
+            assert "ckg:Condition" in _completions(driver, "SELECT * WHERE { ?s a ckg:Cond")
+            assert "ckgid:sciatica" in _completions(driver, "SELECT * WHERE { ckgid:sciat")
+
+            loaded = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+            assert loaded and all(url.startswith(server.url + "/") for url in loaded), loaded  # no CDN, no web
+            assert driver.execute_script("return window.ckgPage.cspViolations") == []
+
+            driver.get(bookmark)
+            _ready(driver)
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result-table tbody tr"))
             next(a for a in driver.find_elements(By.CSS_SELECTOR, "#result-table a") if a.text == "sciatica").click()
             wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "sciatica")
             assert "your doctor may inject a steroid into your spine" in driver.page_source

@@ -1,13 +1,18 @@
-// clinical-kg query page: an editor with the catalogue's questions as examples, results as a
-// table with labels, IRIs linked to entity pages. Talks to /sparql and /queries only.
+// clinical-kg query page: the catalogue's questions, a SPARQL editor (YASQE, from the vendored YASGUI
+// bundle) with the prefixes folded and completion of the project's terms, and the results (YASR) as a
+// table of labels linked to the entity pages. The page state is in the URL (?query=... or
+// ?question=NAME&param=value), so a result can be bookmarked and shared. Talks to /sparql and
+// /queries only.
 "use strict";
 
 const config = JSON.parse(document.getElementById("ckg-config").textContent);
 const prefixes = config.prefixes;
 const $ = (id) => document.getElementById(id);
+const { Yasqe, Yasr } = window.Yasgui;
 const RESULTS_ACCEPT = "application/sparql-results+json, text/turtle;q=0.9";
-let catalogue = [];
-let lastRequest = null;
+const page = { catalogue: [], cspViolations: [] }; // also window.ckgPage, for the browser test
+window.ckgPage = page;
+document.addEventListener("securitypolicyviolation", (event) => page.cspViolations.push(event.violatedDirective));
 
 function prefixBlock() {
   return Object.entries(prefixes).map(([p, ns]) => `PREFIX ${p}: <${ns}>`).join("\n");
@@ -33,6 +38,8 @@ function compact(iri) {
   return best ? `${best[0]}:${iri.slice(best[1].length)}` : `<${iri}>`;
 }
 
+// ---------------------------------------------------------------- results: labels linked to entity pages
+
 function entityLink(iri, text) {
   const a = document.createElement("a");
   a.href = "/entity?iri=" + encodeURIComponent(iri);
@@ -45,13 +52,13 @@ function termCell(td, term, label) {
   if (!term) return;
   if (term.type === "uri") {
     td.appendChild(entityLink(term.value, label ? label.value : compact(term.value)));
+    td.className = "term";
   } else if (term.type === "bnode") {
     td.textContent = "_:" + term.value;
   } else {
     td.textContent = term.value;
     if (term.value.length > 60) td.className = "long";
   }
-  if (term.type === "uri") td.className = "term";
 }
 
 function renderBindings(data) {
@@ -69,22 +76,108 @@ function renderBindings(data) {
   const body = table.createTBody();
   for (const row of data.results.bindings) {
     const tr = body.insertRow();
-    for (const v of shown) {
-      termCell(tr.insertCell(), row[v], labelled.has(v) ? row[v + "Label"] : null);
-    }
+    for (const v of shown) termCell(tr.insertCell(), row[v], labelled.has(v) ? row[v + "Label"] : null);
   }
   return table;
 }
+
+// A YASR plugin: the rows with each IRI shown as its label (?xLabel beside ?x) linking to its entity page.
+class LabelTable {
+  constructor(yasr) {
+    this.yasr = yasr;
+    this.priority = 20;
+    this.label = "Labels";
+    this.helpReference = "/";
+  }
+
+  canHandleResults() {
+    const results = this.yasr.results;
+    return !!results && !results.hasError() && results.getVariables().length > 0;
+  }
+
+  draw() {
+    this.yasr.resultsEl.appendChild(renderBindings(this.yasr.results.getAsJson()));
+  }
+
+  getIcon() {
+    const icon = document.createElement("span");
+    icon.textContent = "▦";
+    return icon;
+  }
+
+  download(filename) {
+    return {
+      contentType: "text/csv",
+      getData: () => this.yasr.results.asCsv(),
+      filename: `${filename || "results"}.csv`,
+      title: "Download CSV",
+    };
+  }
+}
+
+// ---------------------------------------------------------------- completion of the project's terms, offline
+
+let termsLoaded = null;
+
+function loadTerms() {
+  // Properties, classes and entities of the graph, as CURIEs, from this endpoint (never from the web).
+  const query = `SELECT DISTINCT ?term ?kind WHERE {
+    { ?term a ?type . VALUES ?type { owl:ObjectProperty owl:DatatypeProperty owl:AnnotationProperty rdf:Property }
+      BIND ("property" AS ?kind) }
+    UNION { ?term a owl:Class BIND ("class" AS ?kind) }
+    UNION { ?term a ?class . FILTER (STRSTARTS(STR(?term), STR(ckgid:))) BIND ("entity" AS ?kind) }
+  }`;
+  termsLoaded ||= fetch("/sparql", {
+    method: "POST",
+    body: new URLSearchParams({ query }),
+    headers: { Accept: "application/sparql-results+json" },
+  })
+    .then((response) => response.json())
+    .then((data) => {
+      const terms = { property: new Set(["rdf:type", "rdf:subject", "rdf:predicate", "rdf:object", "rdfs:label",
+        "skos:prefLabel", "skos:altLabel", "skos:definition", "skos:exactMatch", "dcterms:title"]),
+        class: new Set(), entity: new Set() };
+      for (const row of data.results.bindings) {
+        const curie = compact(row.term.value);
+        if (!curie.startsWith("<")) terms[row.kind.value].add(curie);
+      }
+      return Object.fromEntries(Object.entries(terms).map(([k, v]) => [k, [...v].sort()]));
+    });
+  return termsLoaded;
+}
+
+function registerCompleters() {
+  const builtIn = Yasqe.Autocompleters;
+  const asTyped = (_yasqe, token) => ({ ...token, autocompletionString: token.string.trim() });
+  const completer = (name, kind, isValid) => ({
+    name, bulk: true, autoShow: false, persistenceId: null,
+    get: () => loadTerms().then((terms) => terms[kind]),
+    isValidCompletionPosition: isValid,
+    preProcessToken: asTyped,
+    postProcessSuggestion: (_yasqe, _token, suggestion) => suggestion,
+  });
+  Yasqe.registerAutocompleter(completer("ckgProperty", "property",
+    (yasqe) => builtIn.property.isValidCompletionPosition(yasqe) && !yasqe.getCompleteToken().string.startsWith("ckgid:")));
+  Yasqe.registerAutocompleter(completer("ckgClass", "class", (yasqe) => builtIn.class.isValidCompletionPosition(yasqe)));
+  Yasqe.registerAutocompleter(completer("ckgEntity", "entity",
+    (yasqe) => yasqe.getCompleteToken().string.startsWith("ckgid:")));
+}
+
+// ---------------------------------------------------------------- running queries
 
 function setStatus(text, isError) {
   $("status").textContent = text;
   $("status").className = isError ? "error" : "";
 }
 
+function remember(search) {
+  // The question or query of these results, in the address bar and the permalink.
+  history.replaceState(null, "", search ? "?" + search : location.pathname);
+  $("permalink").href = location.href;
+  $("permalink").hidden = !search;
+}
+
 async function send(request) {
-  lastRequest = request;
-  $("download").disabled = true;
-  $("results").replaceChildren();
   setStatus("Running…", false);
   const started = performance.now();
   let response;
@@ -95,74 +188,72 @@ async function send(request) {
     return;
   }
   const ms = Math.round(performance.now() - started);
-  const type = response.headers.get("Content-Type") || "";
+  const text = await response.text();
+  const contentType = response.headers.get("Content-Type") || "";
   if (!response.ok) {
-    setStatus(`${response.status} ${response.statusText}\n${await response.text()}`, true);
+    page.yasr.setResponse({ error: { status: response.status, statusText: response.statusText, text } }, ms);
+    setStatus(`${response.status} ${response.statusText}\n${text}`, true);
     return;
   }
+  page.yasr.setResponse({ data: text, contentType, status: response.status, executionTime: ms }, ms);
   const truncated = response.headers.get("X-CKG-Truncated");
   const note = truncated ? ` (cut at ${config.maxRows} rows: add a LIMIT or narrow the query)` : "";
-  if (type.startsWith("application/sparql-results+json")) {
-    const data = await response.json();
+  if (contentType.startsWith("application/sparql-results+json")) {
+    const data = JSON.parse(text);
     if ("boolean" in data) {
       setStatus(`${data.boolean ? "yes" : "no"} (${ms} ms)`, false);
       return;
     }
     const n = data.results.bindings.length;
     setStatus(`${n} row${n === 1 ? "" : "s"} in ${ms} ms${note}`, false);
-    $("results").appendChild(renderBindings(data));
   } else {
-    const pre = document.createElement("pre");
-    pre.className = "graph";
-    pre.textContent = await response.text();
     setStatus(`graph in ${ms} ms${note}`, false);
-    $("results").appendChild(pre);
   }
-  $("download").disabled = false;
 }
 
 function runEditor() {
-  const body = new URLSearchParams({ query: $("editor").value });
+  const query = page.yasqe.getValue();
+  remember(new URLSearchParams({ query }).toString());
+  const body = new URLSearchParams({ query });
   send({ url: "/sparql", init: { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" } } });
 }
 
-function askUrl() {
-  const name = $("example").value;
+function askParams() {
   const params = new URLSearchParams();
   for (const input of $("param-fields").querySelectorAll("input")) {
     for (const value of input.value.split(";").map((v) => v.trim()).filter(Boolean)) params.append(input.name, value);
   }
-  const qs = params.toString();
-  return `/queries/${encodeURIComponent(name)}${qs ? "?" + qs : ""}`;
+  return params;
 }
 
-async function download() {
-  if (!lastRequest) return;
-  const init = { ...lastRequest.init, headers: { ...lastRequest.init.headers, Accept: "text/csv" } };
-  const response = await fetch(lastRequest.url, init);
-  if (!response.ok) {
-    setStatus(`${response.status} ${await response.text()}`, true);
-    return;
-  }
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(await response.blob());
-  link.download = ($("example").value || "results") + ".csv";
-  link.click();
-  URL.revokeObjectURL(link.href);
+function askUrl() {
+  const qs = askParams().toString();
+  return `/queries/${encodeURIComponent($("example").value)}${qs ? "?" + qs : ""}`;
 }
 
-function chooseExample() {
-  const query = catalogue.find((q) => q.name === $("example").value);
+function ask() {
+  const params = askParams();
+  remember(new URLSearchParams([["question", $("example").value], ...params]).toString());
+  send({ url: askUrl(), init: { method: "GET", headers: {} } });
+}
+
+function showQuery(text) {
+  page.yasqe.setValue(text);
+  page.yasqe.collapsePrefixes(true); // the example in view, not 16 PREFIX lines
+}
+
+function chooseExample(values) {
+  const query = page.catalogue.find((q) => q.name === $("example").value);
   const fields = $("param-fields");
   fields.replaceChildren();
   if (!query) {
     $("example-description").textContent = "";
     $("params").hidden = true;
-    $("editor").value = STARTER;
+    showQuery(STARTER);
     return;
   }
   $("example-description").textContent = query.description;
-  $("editor").value = query.sparql;
+  showQuery(query.sparql);
   for (const p of query.parameters) {
     const label = document.createElement("label");
     label.htmlFor = "param-" + p.name;
@@ -171,7 +262,9 @@ function chooseExample() {
     input.id = "param-" + p.name;
     input.name = p.name;
     input.title = p.description || "";
-    input.value = Array.isArray(p.example) ? p.example.join("; ") : p.example || "";
+    const given = values ? values.getAll(p.name) : [];
+    const example = Array.isArray(p.example) ? p.example.join("; ") : p.example || "";
+    input.value = given.length ? given.join("; ") : example;
     input.addEventListener("input", () => ($("ask-url").textContent = askUrl()));
     fields.append(label, input);
   }
@@ -181,27 +274,50 @@ function chooseExample() {
 
 async function init() {
   $("limits").textContent = `· read-only · ${config.timeout} s and ${config.maxRows} rows per query · v${config.version}`;
-  $("editor").value = STARTER;
-  $("run").addEventListener("click", runEditor);
-  $("download").addEventListener("click", download);
-  $("editor").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      runEditor();
-    }
+  registerCompleters();
+  const run = () => runEditor();
+  page.yasqe = new Yasqe($("editor"), {
+    value: STARTER,
+    persistenceId: null, // the URL holds the state, not the browser's storage
+    showQueryButton: false,
+    createShareableLink: null, // the page keeps the question or query in its own URL (remember)
+    consumeShareLink: null,
+    resizeable: true,
+    editorHeight: "22rem",
+    autocompleters: ["prefixes", "variables", "ckgProperty", "ckgClass", "ckgEntity"], // none that calls the web
+    extraKeys: { ...Yasqe.defaults.extraKeys, "Ctrl-Enter": run, "Cmd-Enter": run },
   });
+  Yasr.registerPlugin("labels", LabelTable);
+  page.yasr = new Yasr($("results"), {
+    persistenceId: null,
+    prefixes,
+    pluginOrder: ["labels", "boolean", "response", "error"],
+    defaultPlugin: "labels",
+    plugins: { table: { enabled: false } },
+  });
+  page.yasqe.collapsePrefixes(true);
+  $("run").addEventListener("click", run);
   $("params").addEventListener("submit", (event) => {
     event.preventDefault();
-    send({ url: askUrl(), init: { method: "GET", headers: {} } });
+    ask();
   });
-  $("example").addEventListener("change", chooseExample);
+  $("example").addEventListener("change", () => chooseExample(null));
   const response = await fetch("/queries", { headers: { Accept: "application/json" } });
-  catalogue = await response.json();
-  for (const q of catalogue) {
+  page.catalogue = await response.json();
+  for (const q of page.catalogue) {
     const option = document.createElement("option");
     option.value = q.name;
     option.textContent = `${q.title} (${q.name})`;
     $("example").appendChild(option);
+  }
+  const state = new URLSearchParams(location.search); // a bookmarked or shared result
+  if (state.has("question") && page.catalogue.some((q) => q.name === state.get("question"))) {
+    $("example").value = state.get("question");
+    chooseExample(state);
+    ask();
+  } else if (state.has("query")) {
+    showQuery(state.get("query"));
+    runEditor();
   }
   document.body.dataset.ready = "true";
 }
