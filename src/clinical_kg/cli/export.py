@@ -162,7 +162,8 @@ def load_command(files: tuple[Path, ...], store_path: Path | None, shipped: bool
     remote = endpoint()
     if (store_path is None) == (remote is None):
         raise InputError("give --store-path DIR or --endpoint URL (one of them)", hint="see `ckg load --help`")
-    paths = [*(curated_files(data_location().path) if shipped else []), *files]
+    data_dir = data_location().path
+    paths = [*(curated_files(data_dir) if shipped else []), *files]
     if not paths:
         raise InputError("nothing to load", hint="name files, or leave out --no-shipped")
     start = time.perf_counter()
@@ -182,6 +183,8 @@ def load_command(files: tuple[Path, ...], store_path: Path | None, shipped: bool
     columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("loading", total=sum(p.stat().st_size for p in paths))
-        count = load_store(store_path, paths, progress=lambda done, _total: bar.update(task, completed=done))
+        count = load_store(
+            store_path, paths, progress=lambda done, _total: bar.update(task, completed=done), data_dir=data_dir
+        )
     seconds = time.perf_counter() - start
     click.echo(f"{store_path}: {count} triples from {len(paths)} files in {seconds:.1f} s", err=True)
