@@ -223,7 +223,8 @@ def test_a_store_of_the_shipped_data_is_rebuilt_when_the_data_changed(data_copy:
     store = tmp_path / "store"
     assert ensure_store(store) == "built"
     record = json.loads((store / BUILD_RECORD).read_text(encoding="utf-8"))
-    assert len(record["files"]) == 15 and len(record["shipped_sha256"]) == 64
+    assert len(record["files"]) == 15 and all(f["curated"] for f in record["files"])
+    assert len(record["data_sha256"]) == 64 and record["data_dir"] == str(data_copy)
     assert ensure_store(store) == "current"
     ask = (
         'ASK { <https://w3id.org/clinical-kg/id/sciatica> <http://www.w3.org/2004/02/skos/core#altLabel> "ischias"@en }'
@@ -243,10 +244,10 @@ def test_a_store_with_other_files_is_refused_when_the_data_changed(data_copy: Pa
         stream.write(NEW_SYNONYM)
     with pytest.raises(InputError) as caught:
         open_graph(store_path=store)
-    assert caught.value.message == f"{store} was built from an earlier version of the data in {data_copy}"
+    assert caught.value.message == f"{store} was built from other data than that in {data_copy} now"
     assert caught.value.hint == f"load it again: ckg load {extra.resolve()} --store-path {store}"
     result = CliRunner().invoke(main, ["stats", "--store-path", str(store)])
-    assert result.exit_code == 2 and "earlier version of the data" in result.output
+    assert result.exit_code == 2 and "built from other data than that in" in result.output
     (store / BUILD_RECORD).unlink()
     with pytest.raises(InputError, match="no readable build record"):
         open_graph(store_path=store)
