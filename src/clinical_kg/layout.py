@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pyoxigraph as ox
-from rdflib import URIRef
 
 from clinical_kg import resources
 from clinical_kg.errors import InputError
@@ -39,10 +38,10 @@ class Part:
     """One file of a load and the named graph its triples go into besides the default graph (None: none)."""
 
     path: Path
-    graph: URIRef | None
+    graph: str | None  # the named graph's IRI
 
 
-def file_graph(path: Path) -> URIRef | None:
+def file_graph(path: Path) -> str | None:
     """The named graph of a Turtle file: the ontology or dataset node it declares, None if it declares neither.
 
     The file is read until the declaration (the whole file when there is none).
@@ -51,15 +50,15 @@ def file_graph(path: Path) -> URIRef | None:
         for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
             declares = triple.predicate == _RDF_TYPE and triple.object in _DECLARATIONS
             if declares and isinstance(triple.subject, ox.NamedNode):
-                return URIRef(triple.subject.value)
+                return triple.subject.value
     except SyntaxError as exc:
         raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
     return None
 
 
-def named_graph(path: Path) -> URIRef:
+def named_graph(path: Path) -> str:
     """The graph a curated file is exported into: :func:`file_graph`, else ``ckgds:<file stem>``."""
-    return file_graph(path) or URIRef(prefix_map()["ckgds"] + path.stem)
+    return file_graph(path) or prefix_map()["ckgds"] + path.stem
 
 
 def _is_turtle(path: Path) -> bool:
@@ -78,7 +77,7 @@ def part_quads(part: Part, stream: BinaryIO, fmt: ox.RdfFormat) -> Iterator[ox.Q
     The named graph is the part's (a file that declares itself) or, in N-Quads, the quad's own.
     """
     default = ox.DefaultGraph()
-    named = ox.NamedNode(str(part.graph)) if part.graph is not None else None
+    named = ox.NamedNode(part.graph) if part.graph is not None else None
     for statement in ox.parse(stream, format=fmt):
         quad = ox.Quad(statement.subject, statement.predicate, statement.object)
         yield quad

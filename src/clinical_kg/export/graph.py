@@ -40,7 +40,7 @@ def load_graph(files: Sequence[Path] | None = None, data_dir: Path | None = None
             part.parse(path, format="turtle")
         except (SyntaxError, ValueError) as exc:
             raise InputError(f"{path}: {exc}") from None
-        named = dataset.graph(named_graph(Path(path)))
+        named = dataset.graph(URIRef(named_graph(Path(path))))
         for triple in part:
             named.add(triple)
     return canonical_dataset(dataset)

@@ -50,7 +50,7 @@ def load_dataset(files: Sequence[Path] | None = None, data_dir: Path | None = No
         files = resources.curated_files(data_dir)
     store = ox.Store()
     for path in files:
-        name = ox.NamedNode(str(named_graph(Path(path))))
+        name = ox.NamedNode(named_graph(Path(path)))
         try:
             store.bulk_load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=name)
         except SyntaxError as exc:
