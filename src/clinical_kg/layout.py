@@ -15,7 +15,7 @@ own store, an upload to a SPARQL server) and for the N-Quads export:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -41,24 +41,36 @@ class Part:
     graph: str | None  # the named graph's IRI
 
 
-def file_graph(path: Path) -> str | None:
-    """The named graph of a Turtle file: the ontology or dataset node it declares, None if it declares neither.
-
-    The file is read until the declaration (the whole file when there is none).
-    """
-    try:
-        for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
-            declares = triple.predicate == _RDF_TYPE and triple.object in _DECLARATIONS
-            if declares and isinstance(triple.subject, ox.NamedNode):
-                return triple.subject.value
-    except SyntaxError as exc:
-        raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
+def declared_graph(triples: Iterable[ox.Triple | ox.Quad]) -> str | None:
+    """The graph statements declare themselves to be: an ``owl:Ontology`` node (the vocabulary), else a
+    ``dcat:Dataset`` node (a curated data file); the first by IRI; None if they declare neither."""
+    declared: dict[ox.NamedNode, list[str]] = {kind: [] for kind in _DECLARATIONS}
+    for triple in triples:
+        if triple.predicate == _RDF_TYPE and triple.object in declared and isinstance(triple.subject, ox.NamedNode):
+            declared[triple.object].append(triple.subject.value)
+    for kind in _DECLARATIONS:  # the ontology first
+        if declared[kind]:
+            return min(declared[kind])
     return None
 
 
+def stem_graph(path: Path) -> str:
+    """``ckgds:<name>``: the graph of a file that declares none (its name without extensions)."""
+    return prefix_map()["ckgds"] + Path(path).name.split(".")[0]
+
+
+def file_graph(path: Path) -> str | None:
+    """The named graph a Turtle file declares (:func:`declared_graph`), None if none; the whole file is read."""
+    try:
+        return declared_graph(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    except SyntaxError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
+
+
 def named_graph(path: Path) -> str:
-    """The graph a curated file is exported into: :func:`file_graph`, else ``ckgds:<file stem>``."""
-    return file_graph(path) or prefix_map()["ckgds"] + path.stem
+    """The graph a curated file goes into in the exports and on a SPARQL server: :func:`file_graph`, else
+    :func:`stem_graph`."""
+    return file_graph(path) or stem_graph(path)
 
 
 def _is_turtle(path: Path) -> bool:

@@ -27,14 +27,12 @@ import pyoxigraph as ox
 
 from clinical_kg import __version__
 from clinical_kg.errors import InputError
-from clinical_kg.namespaces import prefix_map
+from clinical_kg.layout import declared_graph, stem_graph
 from clinical_kg.remote import DATASET, LOAD_GRAPH, UNION_GRAPH, SparqlKnowledgeGraph, read_parts
 from clinical_kg.remote.config import Endpoint
 from clinical_kg.remote.protocol import EndpointError
 from clinical_kg.store import _open_binary, rdf_format
 
-_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-_ONTOLOGY = ox.NamedNode("http://www.w3.org/2002/07/owl#Ontology")
 _DATE_TIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 Progress = Callable[[str, int], None]
 """Called with (graph IRI, triples) as each graph is sent."""
@@ -43,15 +41,16 @@ Progress = Callable[[str, int], None]
 def file_graphs(path: Path) -> dict[str, list[ox.Triple]]:
     """The triples of a Turtle, N-Triples or N-Quads file (maybe gzipped) by the graph they go into.
 
-    As in the N-Quads export: a file declaring an ``owl:Ontology`` goes into the ontology's graph,
-    any other into ``ckgds:<name>`` (the file name without its extensions); an N-Quads file keeps
-    its graphs (its default-graph quads go into ``ckgds:<name>``).
+    As in the N-Quads export and every store (:mod:`clinical_kg.layout`): a file declaring an
+    ``owl:Ontology`` or a ``dcat:Dataset`` goes into that node's graph, any other into
+    ``ckgds:<name>`` (the file name without its extensions); an N-Quads file keeps its graphs (its
+    default-graph quads go into ``ckgds:<name>``).
     """
     try:
         fmt, gz = rdf_format(path)
     except InputError:
         fmt, gz = ox.RdfFormat.TURTLE, False
-    name = prefix_map()["ckgds"] + path.name.split(".")[0]
+    name = stem_graph(path)
     graphs: dict[str, list[ox.Triple]] = defaultdict(list)
     raw, stream = _open_binary(path, gz)
     try:
@@ -63,10 +62,9 @@ def file_graphs(path: Path) -> dict[str, list[ox.Triple]]:
     except SyntaxError as exc:
         raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
     if fmt != ox.RdfFormat.N_QUADS and name in graphs:
-        declared = [t.subject for t in graphs[name] if t.predicate == _RDF_TYPE and t.object == _ONTOLOGY]
-        ontologies = sorted(s.value for s in declared if isinstance(s, ox.NamedNode))
-        if ontologies:
-            graphs[ontologies[0]] = graphs.pop(name)
+        declared = declared_graph(graphs[name])
+        if declared is not None:
+            graphs[declared] = graphs.pop(name)
     return dict(graphs)
 
 
