@@ -331,9 +331,10 @@ class Engine:
     ) -> dict[str, Any]:
         """A user query: checked, run on Oxigraph over the chosen dataset, capped, serialised.
 
-        Relative IRIs in the query (``<s>``) are resolved against ``base``, the endpoint's URL.
+        Relative IRIs in the query (``<s>``) are resolved against ``base``, the endpoint's URL, by the
+        check: the engine runs the checked text, with absolute IRIs only.
         """
-        checked = check_query(text, self.prefixes)
+        checked = check_query(text, self.prefixes, base)
         dataset: dict[str, Any] = {}
         if default_graphs or named_graphs:
             unknown = [g for g in default_graphs + named_graphs if g not in self.graph_names]
@@ -344,8 +345,6 @@ class Engine:
                 )
             dataset = {"default_graph": [ox.NamedNode(g) for g in default_graphs],
                        "named_graphs": [ox.NamedNode(g) for g in named_graphs]}  # fmt: skip
-        if base is not None:
-            dataset["base_iri"] = base
         return self._run(checked.text, checked.form, accept, dataset)
 
     def catalogue(self, name: str, values: dict[str, list[str]], accept: str) -> dict[str, Any]:

@@ -61,35 +61,36 @@ def _contains(node: Any, names: set[str]) -> bool:
     return False
 
 
-def check_query(text: str, prefixes: dict[str, str] | None = None) -> CheckedQuery:
+def check_query(text: str, prefixes: dict[str, str] | None = None, base: str | None = None) -> CheckedQuery:
     """Check ``text`` and return its form and canonical text, or raise QueryError.
 
     Refused: syntax errors (with the parser's line and column), updates, ``SERVICE`` anywhere
     (including ``SERVICE SILENT``, ``SERVICE ?var``, nested or inside ``OPTIONAL``/``UNION``),
     ``FROM``/``FROM NAMED`` dataset clauses, and queries that cannot be written in the canonical
-    form. ``prefixes`` are predeclared prefixes; the canonical text needs none. Answers are
+    form. ``prefixes`` are predeclared prefixes; the canonical text needs none. Relative IRIs
+    (``<s>``) are resolved against ``base`` (the endpoint's URL), else refused. Answers are
     remembered per text, since rdflib's parser takes milliseconds to tens of milliseconds.
     """
-    return _check(text, tuple(sorted((prefixes or {}).items())))
+    return _check(text, tuple(sorted((prefixes or {}).items())), base)
 
 
 @lru_cache(maxsize=512)
-def _check(text: str, prefixes: tuple[tuple[str, str], ...]) -> CheckedQuery:
+def _check(text: str, prefixes: tuple[tuple[str, str], ...], base: str | None = None) -> CheckedQuery:
     refuse_ambiguous_text(text)
     _refuse_deep_nesting(text)
-    return _with_deep_stack(_checked, text, prefixes)
+    return _with_deep_stack(_checked, text, prefixes, base)
 
 
-def _checked(text: str, prefixes: tuple[tuple[str, str], ...]) -> CheckedQuery:
+def _checked(text: str, prefixes: tuple[tuple[str, str], ...], base: str | None = None) -> CheckedQuery:
     parsed = _parse(parseQuery, text)
     form = _refuse_unsafe_query(parsed)
     try:
-        canonical = write_query(parsed, translatePrologue(parsed[0], None, dict(prefixes)))
+        canonical = write_query(parsed, translatePrologue(parsed[0], base, dict(prefixes)))
     except UnwritableError as exc:
         raise _unwritable(exc) from None
     except Exception as exc:  # an unknown prefix, for example
         raise QueryError(f"SPARQL query is not valid: {exc}") from None
-    algebra = _algebra(lambda: translateQuery(parsed, initNs=dict(prefixes)).algebra)
+    algebra = _algebra(lambda: translateQuery(parsed, base=base, initNs=dict(prefixes)).algebra)
     _refuse_service(algebra)
     _same_query(text, canonical, algebra)
     return CheckedQuery(form, canonical)
