@@ -342,6 +342,12 @@ def test_serve_is_a_read_only_front_with_the_same_answers_and_caps(server: Remot
         service = urlencode({"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"})
         status, _, body = _get(f"{front.url}/sparql?{service}")
         assert status == 400 and body.startswith(b"error: SERVICE is refused")
+        relative = urlencode({"query": "CONSTRUCT { <s> <p> 1 } WHERE {}"})  # resolved in the check, as embedded
+        status, _, body = _get(f"{front.url}/sparql?{relative}", "application/n-quads")
+        assert status == 200
+        assert [(str(s), str(p)) for s, p, _ in Graph().parse(data=body, format="nt")] == [
+            (f"{front.url}/s", f"{front.url}/p")
+        ]
         update = b"update=" + urllib.parse.quote_plus("INSERT DATA { <urn:a> <urn:b> <urn:c> }").encode()
         status, _, _ = _get(front.url + "/sparql", data=update, content_type="application/x-www-form-urlencoded")
         assert status == 403

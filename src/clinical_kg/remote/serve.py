@@ -113,7 +113,7 @@ class RemoteEngine:
             op = request["op"]
             if op == "sparql":
                 return self.sparql(request["query"], request.get("accept", ""), request.get("default_graphs", []),
-                                   request.get("named_graphs", []))  # fmt: skip
+                                   request.get("named_graphs", []), request.get("base"))  # fmt: skip
             if op == "catalogue":
                 return self.catalogue(request["name"], request.get("values", {}), request.get("accept", ""))
             if op == "entity":
@@ -131,9 +131,15 @@ class RemoteEngine:
         except MemoryError:
             return error(503, "the answer needed more memory than a query worker may use", "add a LIMIT or narrow it")
 
-    def sparql(self, text: str, accept: str, default_graphs: list[str], named_graphs: list[str]) -> dict[str, Any]:
-        """A user query: checked, and sent as the check's canonical text over the chosen graphs."""
-        checked = check_query(text, self.prefixes)
+    def sparql(
+        self, text: str, accept: str, default_graphs: list[str], named_graphs: list[str], base: str | None = None
+    ) -> dict[str, Any]:
+        """A user query: checked, and sent as the check's canonical text over the chosen graphs.
+
+        Relative IRIs resolve against ``base`` (the front's URL) in the check, as on the embedded
+        endpoint, so the server is sent absolute IRIs only.
+        """
+        checked = check_query(text, self.prefixes, base)
         unknown = [g for g in default_graphs + named_graphs if g not in self.graph_names]
         if unknown:
             raise QueryError(
