@@ -88,7 +88,7 @@ def test_examples_resolve_and_match_the_values_blocks(path: Path, term_index) ->
             assert inside in (resolved, set()), f"the VALUES block of {parameter.name} should hold its example"
 
 
-def _rows(result) -> list[dict[str, str]]:
+def rows_of(result) -> list[dict[str, str]]:
     return [{var: compact(term) for var, term in row.items() if term is not None} for row in result.dicts()]
 
 
@@ -101,7 +101,7 @@ def test_case(query: str, case: dict, kg) -> None:
         assert str(caught.value) == case["message"].rstrip("\n")
         return
     result = run_query(kg, query, params, index=index_for(kg))
-    assert _rows(result) == case["rows"]
+    assert rows_of(result) == case["rows"]
 
 
 def test_every_shipped_template_was_checked_and_is_run_without_a_second_check(monkeypatch) -> None:
@@ -163,6 +163,6 @@ def test_no_answer_rests_on_a_retracted_record() -> None:
         if "error" in case:
             continue
         params = {k: v if isinstance(v, list) else [v] for k, v in (case.get("params") or {}).items()}
-        rows = _rows(run_query(kg, query, params, index=index))
+        rows = rows_of(run_query(kg, query, params, index=index))
         leaks += [f"{query} / {case['name']}" for row in rows if "RETRACTED" in row.values()]
     assert leaks == []
