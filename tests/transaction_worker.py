@@ -1,7 +1,8 @@
 """Worker process for tests/test_transaction.py: commits DataTransactions in a loop until killed or done.
 
 ``python tests/transaction_worker.py kill FOLDER``: print "ready", then forever commit version N+1 of
-three data files (several hundred KB each) and append ``{"version": N+1}`` to changelog.jsonl.
+three data files (several hundred KB each) and append ``{"version": N+1}`` to changelog.jsonl, printing
+"committed N+1" after each commit.
 
 ``python tests/transaction_worker.py counter FOLDER COUNT``: print "ready", wait for a line on stdin,
 then COUNT times read counter.txt, increment it, write it back and append a line to log.txt.
@@ -57,6 +58,7 @@ def kill_loop(folder: Path) -> None:
             for name in DATA_FILES:
                 tx.write_text(name, content(n, name))
             tx.append_text(CHANGELOG, json.dumps({"version": n}) + "\n")
+        print(f"committed {n}", flush=True)
 
 
 def counter_loop(folder: Path, count: int) -> None:
