@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.endpoint import free_port
+from tests.endpoint import free_port, start_listening, stop
 
 VIRTUOSO_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")
 
@@ -49,13 +49,7 @@ class RemoteServer:
 
     def stop(self) -> None:
         """Stop the server by its process id (and wait for it)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
 
 
 def oxigraph_binary() -> str | None:
@@ -95,17 +89,23 @@ def _wait_until_up(server: RemoteServer, probe: str, seconds: float) -> None:
 @contextlib.contextmanager
 def oxigraph_server(folder: Path, *extra: str) -> Iterator[RemoteServer]:
     """``oxigraph serve`` on a free loopback port, storing in ``folder``; stopped afterwards."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = folder / "oxigraph.log"
-    command = [oxigraph_binary() or "oxigraph", "serve", "--location", str(folder / "store"),
-               "--bind", f"127.0.0.1:{port}", *extra]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    options = ["--endpoint", f"{base}/query", "--update-endpoint", f"{base}/update", "--graph-store", f"{base}/store"]
-    server = RemoteServer("oxigraph", process, log, f"{base}/query", options)
+
+    def launch() -> tuple[RemoteServer, subprocess.Popen, Path, str]:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = folder / "oxigraph.log"
+        command = [oxigraph_binary() or "oxigraph", "serve", "--location", str(folder / "store"),
+                   "--bind", f"127.0.0.1:{port}", *extra]  # fmt: skip
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        options = ["--endpoint", f"{base}/query", "--update-endpoint", f"{base}/update",
+                   "--graph-store", f"{base}/store"]  # fmt: skip
+        server = RemoteServer("oxigraph", process, log, f"{base}/query", options)
+        return server, process, log, f"Listening for requests at {base}"
+
+    server = start_listening("oxigraph", launch, 30)
     try:
-        _wait_until_up(server, f"{base}/query?query=ASK%7B%7D", 30)
+        _wait_until_up(server, server.query_url + "?query=ASK%7B%7D", 30)
         yield server
     finally:
         server.stop()
@@ -143,21 +143,26 @@ def virtuoso_server(folder: Path) -> Iterator[RemoteServer]:
     at ``/sparql-graph-crud-auth`` as ``dba``, whose password is changed to a random one given
     in ``CKG_ENDPOINT_USER``/``CKG_ENDPOINT_PASSWORD``.
     """
-    sql_port, http_port = free_port(), free_port()
-    ini = folder / "virtuoso.ini"
-    ini.write_text(virtuoso_ini(VIRTUOSO_INI.read_text(encoding="utf-8"), folder, sql_port, http_port))
-    log = folder / "virtuoso.out"
-    with log.open("wb") as out:
-        process = subprocess.Popen(["virtuoso-t", "+configfile", str(ini), "+foreground"], cwd=folder,
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
-    base = f"http://127.0.0.1:{http_port}"
     password = secrets.token_hex(12)
-    options = ["--endpoint", f"{base}/sparql", "--update-endpoint", f"{base}/sparql-auth",
-               "--graph-store", f"{base}/sparql-graph-crud-auth"]  # fmt: skip
-    env = {"CKG_ENDPOINT_USER": "dba", "CKG_ENDPOINT_PASSWORD": password}
-    server = RemoteServer("virtuoso", process, log, f"{base}/sparql", options, env)
+
+    def launch() -> tuple[tuple[RemoteServer, int], subprocess.Popen, Path, str]:
+        sql_port, http_port = free_port(), free_port()
+        ini = folder / "virtuoso.ini"
+        ini.write_text(virtuoso_ini(VIRTUOSO_INI.read_text(encoding="utf-8"), folder, sql_port, http_port))
+        log = folder / "virtuoso.out"
+        with log.open("wb") as out:
+            process = subprocess.Popen(["virtuoso-t", "+configfile", str(ini), "+foreground"], cwd=folder,
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        base = f"http://127.0.0.1:{http_port}"
+        options = ["--endpoint", f"{base}/sparql", "--update-endpoint", f"{base}/sparql-auth",
+                   "--graph-store", f"{base}/sparql-graph-crud-auth"]  # fmt: skip
+        env = {"CKG_ENDPOINT_USER": "dba", "CKG_ENDPOINT_PASSWORD": password}
+        server = RemoteServer("virtuoso", process, log, f"{base}/sparql", options, env)
+        return (server, sql_port), process, log, f"Server online at 127.0.0.1:{sql_port}"  # after the HTTP server
+
+    server, sql_port = start_listening("virtuoso", launch, 60)
     try:
-        _wait_until_up(server, f"{base}/sparql?query=ASK%7B%7D", 60)
+        _wait_until_up(server, server.query_url + "?query=ASK%7B%7D", 60)
         isql(sql_port, "dba", f"USER_CHANGE_PASSWORD('dba', 'dba', '{password}')")
         yield server
     finally:
