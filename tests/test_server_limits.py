@@ -22,6 +22,9 @@ import pytest
 
 from tests.endpoint import Server, running_server
 
+# One xdist worker runs this module: one `ckg serve` for the whole module.
+pytestmark = pytest.mark.xdist_group("server_limits")
+
 CLIENT_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 2.0
 QUERY_TIMEOUT = 8.0

@@ -27,6 +27,9 @@ from rdflib.term import Node
 
 from clinical_kg.validation import validate_graph
 
+# One xdist worker runs this module: each example is validated once (cached) for the two tests that read its report.
+pytestmark = pytest.mark.xdist_group("shapes")
+
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY = ROOT / "ontology"
 SHAPE_FILES = sorted((ONTOLOGY / "shapes").glob("*.ttl"))
