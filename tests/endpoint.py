@@ -143,15 +143,23 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
+def serving(server: http.server.HTTPServer) -> Iterator[None]:
+    """``server`` serving from a thread; shut down and closed afterwards. It polls for shutdown every 10 ms
+    (socketserver's default is 0.5 s, and shutdown() waits for a poll: half a second of each test)."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
 def listener() -> Iterator[tuple[str, list[str]]]:
     """A loopback HTTP server standing in for an internal service: its URL and the requests it got."""
     hits: list[str] = []
     handler = type("Recorder", (_Recorder,), {"hits": hits})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_port}/", hits
-    finally:
-        server.shutdown()
-        server.server_close()

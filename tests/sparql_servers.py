@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.endpoint import free_port, start_listening, stop
+from tests.endpoint import free_port, serving, start_listening, stop
 
 VIRTUOSO_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")
 
@@ -232,13 +232,8 @@ def scripted_endpoint(*script: object) -> Iterator[tuple[str, list]]:
     handler = type("Scripted", (_Scripted,), {"script": list(script), "seen": seen, "server_ref": server_ref})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server_ref.append(server)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_port}/sparql", seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def json_answer(body: bytes = LOAD_RECORD, delay: float = 0.0, headers: dict | None = None) -> tuple:

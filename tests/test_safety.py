@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 import typing
 
 import pytest
@@ -12,6 +11,7 @@ from clinical_kg.catalogue import run_query
 from clinical_kg.errors import QueryError, UnknownTermError
 from clinical_kg.sparql_safety import check_query
 from tests.conftest import index_for
+from tests.endpoint import serving
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -35,10 +35,8 @@ def listener():
     """A loopback HTTP server that records every request it gets."""
     _Recorder.hits = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/", _Recorder.hits
-    server.shutdown()
+    with serving(server):
+        yield f"http://127.0.0.1:{server.server_port}/", _Recorder.hits
 
 
 SERVICE_VARIANTS = [
