@@ -22,12 +22,9 @@ import pytest
 
 from tests.endpoint import Server, running_server
 
-# One xdist worker runs this module: one `ckg serve` for the whole module.
-pytestmark = pytest.mark.xdist_group("server_limits")
-
 CLIENT_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 2.0
-QUERY_TIMEOUT = 8.0
+QUERY_TIMEOUT = 30.0  # not what this module tests (tests/test_server.py does): long enough for a loaded machine
 BUDGET = 3.0
 FRONT_LIMIT_MB = 256  # what docs/security.md promises for the front process with the default caps
 # Every triple's value doubled 12 times: 4,203 rows, some 820 MB of values, unless the byte cap cuts it.
@@ -94,7 +91,10 @@ def test_clients_that_do_not_read_are_dropped_after_the_client_timeout(server: S
         sock.sendall(request)
     time.sleep(1.0)
     held = status(server, "VmRSS")
-    time.sleep(CLIENT_TIMEOUT + 4)  # the answers stall, then the connections are dropped
+    # The answers stall, then the connections are dropped: waited for in the log (a loaded machine is slower).
+    deadline = time.monotonic() + QUERY_TIMEOUT
+    while not _dropped_a_client(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
     dropped = []
     for sock in sockets:
         sock.settimeout(5)
@@ -110,7 +110,11 @@ def test_clients_that_do_not_read_are_dropped_after_the_client_timeout(server: S
     assert all(dropped)  # nobody got a whole answer: each connection was cut
     assert status(server, "VmHWM") < FRONT_LIMIT_MB * 1024
     assert query(server, LIGHT, source="127.0.0.10")[0] == 200
-    assert "it read nothing for 2 s" in server.log_text() or "dropped a client" in server.log_text()
+    assert _dropped_a_client(server), server.log_text()
+
+
+def _dropped_a_client(server: Server) -> bool:
+    return "it read nothing for 2 s" in server.log_text() or "dropped a client" in server.log_text()
 
 
 def test_a_16_mb_header_gets_431(server: Server) -> None:
