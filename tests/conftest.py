@@ -1,10 +1,9 @@
 """Shared fixtures: the shipped graph loaded once per store, and paths to the real files.
 
-The tests run in parallel (pytest-xdist, ``-n auto --dist loadgroup`` in pyproject.toml), so each must be
-safe beside any other: ports from :func:`tests.endpoint.free_port`, files in ``tmp_path``, nothing written
-into the checkout. A module whose tests share a server or an expensive module fixture sets
-``pytestmark = pytest.mark.xdist_group(NAME)``, so that one worker runs all of it; the scheduler starts the
-largest groups first and spreads the remaining tests one by one.
+The tests run in parallel (pytest-xdist, ``-n auto --dist loadfile`` in pyproject.toml): each test file runs
+on one worker, so a module fixture (a server) is made once, but two files may run at the same time. So each
+test must be safe beside any other: ports from :func:`tests.endpoint.free_port` (servers started with
+:func:`tests.endpoint.start_listening`), files in ``tmp_path``, nothing written into the checkout.
 """
 
 from __future__ import annotations

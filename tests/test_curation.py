@@ -39,9 +39,6 @@ from clinical_kg.vocab import CKG
 from tests.conftest import ROOT, SOURCE_TEXT, SOURCES
 from tests.curation_worker import validate_file
 
-# One xdist worker runs this module: the gallery is validated once per module (in two worker processes).
-pytestmark = pytest.mark.xdist_group("curation")
-
 DATA = ROOT / "data"
 CANDIDATES = Path(__file__).parent / "candidates"
 SEMANTIC = CANDIDATES / "semantic"

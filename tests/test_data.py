@@ -17,9 +17,6 @@ from clinical_kg.validation import validate_graph
 from clinical_kg.vocab import CKG
 from tests.conftest import ROOT, SOURCE_TEXT, SOURCES, shipped
 
-# One xdist worker runs this module: the data graph is parsed once per module.
-pytestmark = pytest.mark.xdist_group("data")
-
 DATA_FILES = sorted((ROOT / "data").glob("*.ttl"))
 CLINICAL_PREDICATES = {
     CKG.causes, CKG.contributesTo, CKG.aggravates, CKG.riskFactorFor, CKG.hasSymptom, CKG.treats,

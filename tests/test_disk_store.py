@@ -34,9 +34,6 @@ from clinical_kg.store import BUILD_RECORD, ensure_store, from_oxigraph, load_pa
 from tests.conftest import ROOT, shipped
 from tests.test_catalogue import load_cases, rows_of
 
-# One xdist worker runs this module: the on-disk store is built once per module.
-pytestmark = pytest.mark.xdist_group("disk_store")
-
 SHIPPED_CASES = [(name, case) for name, case in load_cases() if "fixture" not in case]
 
 

@@ -43,9 +43,6 @@ from clinical_kg.store import open_graph
 from clinical_kg.vocab import CKG
 from tests.conftest import ROOT
 
-# One xdist worker runs this module: the exports and the first release are made once per module.
-pytestmark = pytest.mark.xdist_group("export")
-
 ISSUE_FORMATS = ["turtle", "ntriples", "nquads", "rdfxml", "jsonld", "kgx", "graphml", "nodelink", "csv"]
 RDF_FORMATS = {"turtle": "turtle", "ntriples": "nt", "rdfxml": "xml", "jsonld": "json-ld"}
 CKGID = prefix_map()["ckgid"]

@@ -51,9 +51,6 @@ from tests.sparql_servers import (
 )
 from tests.test_catalogue import load_cases
 
-# One xdist worker runs this module: one Oxigraph server and one Virtuoso for the whole module.
-pytestmark = pytest.mark.xdist_group("remote")
-
 SERVERS = ["oxigraph", "virtuoso"]
 CASES = [(name, case) for name, case in load_cases() if "fixture" not in case]
 # Candidates that make the checks read each part a pull takes: records and the broader chain (good),

@@ -34,9 +34,6 @@ from tests.test_safety import DIFFERENTIAL_BYPASSES, SERVICE_VARIANTS
 SPARQLWrapper = pytest.importorskip("SPARQLWrapper")
 pytest.importorskip("uvicorn")
 
-# One xdist worker runs this module: one `ckg serve` (and one with --allow-update) for the whole module.
-pytestmark = pytest.mark.xdist_group("server")
-
 TIMEOUT = 3.0
 MAX_ROWS = 1000
 ALLOWED_ORIGIN = "http://allowed.example"

@@ -27,10 +27,6 @@ from rdflib.term import Node
 
 from clinical_kg.validation import validate_graph
 
-# One xdist worker runs this module and tests/test_shapes_jena.py: pySHACL validates each example once (cached)
-# for the three tests that read its report.
-pytestmark = pytest.mark.xdist_group("shapes")
-
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY = ROOT / "ontology"
 SHAPE_FILES = sorted((ONTOLOGY / "shapes").glob("*.ttl"))

@@ -27,10 +27,6 @@ from rdflib.term import BNode, Node
 
 from tests.test_shapes import EXAMPLES, INVALID, ONTOLOGY, SHAPE_FILES, VALID, pyshacl_report, shapes_graph
 
-# One xdist worker runs this module with tests/test_shapes.py: pySHACL's report of each example is made once
-# (cached there) for both, and Jena runs once (one JVM) per module.
-pytestmark = pytest.mark.xdist_group("shapes")
-
 JAVA_DIR = Path("/usr/share/java")
 JARS = (
     *("jena-arq", "jena-base", "jena-cmds", "jena-core", "jena-iri", "jena-shacl", "jena-shex", "jena-rdfconnection"),

@@ -15,9 +15,6 @@ from clinical_kg.validation import validate_graph
 from clinical_kg.vocab import CKG
 from tests.conftest import ROOT
 
-# One xdist worker runs this module: the synthetic graph is generated once per module.
-pytestmark = pytest.mark.xdist_group("synthetic")
-
 SCRIPT = ROOT / "scripts" / "generate_synthetic.py"
 _spec = importlib.util.spec_from_file_location("generate_synthetic", SCRIPT)
 synthetic = importlib.util.module_from_spec(_spec)

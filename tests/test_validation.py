@@ -11,9 +11,6 @@ from clinical_kg.validation import shapes_graph, validate_graph
 from clinical_kg.vocab import CKG
 from tests.conftest import shipped
 
-# One xdist worker runs this module: the reference report is made once per module.
-pytestmark = pytest.mark.xdist_group("validation")
-
 BOGUS = [URIRef(f"https://w3id.org/clinical-kg/id/bogus-{i}") for i in range(3)]
 
 

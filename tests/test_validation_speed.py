@@ -24,9 +24,6 @@ from clinical_kg.validation import validate_graph
 from clinical_kg.vocab import CKG
 from tests.conftest import SOURCES, shipped
 
-# One xdist worker runs this module: the graphs are built once per module.
-pytestmark = pytest.mark.xdist_group("validation_speed")
-
 ID = "https://w3id.org/clinical-kg/id/"
 SEMANTIC = Path(__file__).parent / "candidates" / "semantic"
 GOOD = Path(__file__).parent / "candidates" / "good"

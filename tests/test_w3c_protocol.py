@@ -31,9 +31,6 @@ from rdflib.collection import Collection
 from clinical_kg.store import load_store, shipped_files
 from tests.endpoint import Server, running_server
 
-# One xdist worker runs this module: one `ckg serve` for the whole module.
-pytestmark = pytest.mark.xdist_group("w3c_protocol")
-
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "w3c-sparql11-protocol"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")

@@ -45,9 +45,6 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDFS, SKOS
 from rdflib.term import Node
 
-# One xdist worker runs this module: each terminology is loaded once.
-pytestmark = pytest.mark.xdist_group("xrefs")
-
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
