@@ -8,12 +8,17 @@ Header (grlc convention; the file stays valid SPARQL)::
     #+   - {name: symptom, type: term, class: ckg:Symptom, example: "radiating leg pain"}
     #+ returns: [condition, conditionLabel, ...]
 
-Each parameter has a ``VALUES ?var { ... }`` block (``var`` defaults to its name) in the query body, holding its
-example value, so the file runs as it is in any SPARQL editor. Running a catalogue query
+Each parameter has a ``VALUES ?var { ... }`` block (``var`` defaults to its name; a list of
+names binds the same values to each, for a query that needs them in two places) in the query
+body, holding its example value, so the file runs as it is in any SPARQL editor. Running a catalogue query
 resolves each user value to a graph term and replaces the content of its blocks with the
 terms' N-Triples forms: values are bound as RDF terms, never pasted as text. ``multiple: true``
 parameters take several values (``--param symptoms=a --param symptoms=b``); ``required:
-false`` parameters left out are bound to ``UNDEF``.
+false`` parameters left out are bound to their ``default``, or to ``UNDEF`` without one.
+
+``type: term`` (the default) takes a label, synonym, code, CURIE or IRI of an entity; ``type:
+choice`` takes one of ``choices``, each a CURIE (``ckg:causes``, also accepted without its
+prefix) or an integer.
 
 The safety check of the shipped templates (:func:`clinical_kg.sparql_safety.check_query`) is
 done when the catalogue's generated files are written (``scripts/generate_catalogue_docs.py``):
@@ -48,13 +53,15 @@ class Parameter:
     """A catalogue query parameter as declared in the header."""
 
     name: str
-    var: str = ""
+    vars: tuple[str, ...] = ()
     type: str = "term"
     example: str | list[str] | None = None
     description: str = ""
     multiple: bool = False
     required: bool = True
     prefer_class: str | None = None
+    choices: tuple[str, ...] = ()
+    default: str | list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,11 @@ def parse_query_file(path: Path) -> CatalogueQuery:
     for spec in header.get("parameters") or []:
         spec = dict(spec)
         prefer = spec.pop("class", None)
-        spec.setdefault("var", spec.get("name", ""))
+        names = spec.pop("var", spec.get("name", ""))
+        spec["vars"] = tuple(names) if isinstance(names, list) else (names,)
+        spec["choices"] = tuple(str(c) for c in spec.get("choices") or ())
+        if spec.get("default") is not None:
+            spec["required"] = False
         parameters.append(Parameter(prefer_class=prefer, **spec))
     query = CatalogueQuery(
         name=path.stem,
@@ -101,8 +112,11 @@ def parse_query_file(path: Path) -> CatalogueQuery:
         path=path,
     )
     for parameter in query.parameters:
-        if not query.values_block(parameter.var).search(text):
-            raise QueryError(f"{path}: parameter {parameter.name!r} needs a `VALUES ?{parameter.var} {{ }}` block")
+        for var in parameter.vars:
+            if not query.values_block(var).search(text):
+                raise QueryError(f"{path}: parameter {parameter.name!r} needs a `VALUES ?{var} {{ }}` block")
+        if (parameter.type == "choice") != bool(parameter.choices):
+            raise QueryError(f"{path}: parameter {parameter.name!r}: `choices` go with `type: choice`")
     return query
 
 
@@ -110,7 +124,7 @@ def parse_query_file(path: Path) -> CatalogueQuery:
 def load_catalogue(folder: Path | None = None) -> dict[str, CatalogueQuery]:
     """Every catalogue query by name (file stem), from the shipped ``queries/`` folder by default."""
     folder = folder or resources.queries_dir()
-    return {path.stem: parse_query_file(path) for path in sorted(folder.glob("*.rq"))}
+    return {path.stem: parse_query_file(path) for path in sorted(folder.glob("*.rq"), key=lambda p: p.stem)}
 
 
 def get_query(name: str) -> CatalogueQuery:
@@ -151,6 +165,19 @@ def _expand(curie: str | None) -> URIRef | None:
     return URIRef(prefix_map()[prefix] + local)
 
 
+def _choice(parameter: Parameter, value: str) -> Node:
+    """The RDF term of the choice that ``value`` names (a choice, or a CURIE choice without its prefix)."""
+    wanted = value.strip().casefold()
+    for choice in parameter.choices:
+        if wanted in (choice.casefold(), choice.partition(":")[2].casefold()):
+            if ":" in choice:
+                return _expand(choice)  # type: ignore[return-value]
+            return Literal(int(choice))
+    raise QueryError(
+        f"{parameter.name}={value!r} is not one of its choices", hint=f"choose from: {', '.join(parameter.choices)}"
+    )
+
+
 def bind_parameters(
     query: CatalogueQuery, values: dict[str, list[str]], index: TermIndex
 ) -> tuple[str, dict[str, list[Node]]]:
@@ -164,6 +191,8 @@ def bind_parameters(
     bound: dict[str, list[Node]] = {}
     for parameter in query.parameters:
         given = values.get(parameter.name, [])
+        if not given and parameter.default is not None:
+            given = [str(v) for v in _as_list(parameter.default)]
         if not given and parameter.required:
             example = parameter.example if isinstance(parameter.example, str) else (parameter.example or [""])[0]
             raise QueryError(
@@ -182,18 +211,21 @@ def bind_parameters(
                 if questions:
                     exc.hint = questions + (f"; {exc.hint}" if exc.similar else "")
                 raise
+        elif parameter.type == "choice":
+            terms = [_choice(parameter, v) for v in given]
         else:
             terms = [Literal(v) for v in given]
         bound[parameter.name] = terms
         content = " ".join(dict.fromkeys(t.n3() for t in terms)) or "UNDEF"
-        block = f"VALUES ?{parameter.var} {{ {content} }}"
-        text = query.values_block(parameter.var).sub(lambda _m, block=block: block, text)
+        for var in parameter.vars:
+            block = f"VALUES ?{var} {{ {content} }}"
+            text = query.values_block(var).sub(lambda _m, block=block: block, text)
     return text, bound
 
 
 def _other_questions(exc: TermTypeError, index: TermIndex) -> str | None:
     """ "back pain is a condition: try `ckg query causes-of-condition ...`": the catalogue questions
-    whose parameter takes the kind of entity the value named."""
+    whose parameter takes the kind of entity the value named (their ``-chains`` forms left out)."""
     entity = exc.entity
     if not isinstance(entity, URIRef):
         return None
@@ -201,6 +233,7 @@ def _other_questions(exc: TermTypeError, index: TermIndex) -> str | None:
     fitting = [
         (query.name, parameter.name)
         for query in load_catalogue().values()
+        if not query.name.endswith("-chains")
         for parameter in query.parameters
         if parameter.type == "term" and _expand(parameter.prefer_class) in index.classes[entity]
     ]
@@ -244,12 +277,15 @@ def catalogue_markdown(catalogue: dict[str, CatalogueQuery]) -> str:
     for query in catalogue.values():
         lines += ["", f"## {query.name}", "", f"**{query.title}.** {query.description}", ""]
         for p in query.parameters:
-            example = p.example if isinstance(p.example, list) else [p.example]
             flags = "".join([" optional;" if not p.required else "", " repeatable;" if p.multiple else ""])
-            lines.append(f"- `{p.name}`:{flags} {p.description} (example: {', '.join(f'`{e}`' for e in example)})")
+            if p.choices:
+                flags += f" one of {', '.join(f'`{c}`' for c in p.choices)};"
+            shown = f"default: {_listing(p.default)}" if p.default is not None else f"example: {_listing(p.example)}"
+            lines.append(f"- `{p.name}`:{flags} {p.description} ({shown})")
         args = " ".join(
             f'--param {p.name}="{e}"'
             for p in query.parameters
+            if p.default is None
             for e in (p.example if isinstance(p.example, list) else [p.example])
         )
         lines += [
@@ -260,3 +296,11 @@ def catalogue_markdown(catalogue: dict[str, CatalogueQuery]) -> str:
             "```",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _as_list(values: str | list[str] | None) -> list:
+    return values if isinstance(values, list) else [values]
+
+
+def _listing(values: str | list[str] | None) -> str:
+    return ", ".join(f"`{v}`" for v in _as_list(values))

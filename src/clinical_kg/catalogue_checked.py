@@ -6,15 +6,20 @@ looks a template up here and checks any text that is not listed when it runs.
 """
 
 CHECKED: dict[str, str] = {
-    "78c91fc94931fad20210b35a94da04e5da4b05b44f5559281a3cc311ae94e25d": "SELECT",  # adverse-effects-of-treatment
-    "297ca8bfc497ce0a6d943270f94244269b29d191ec04280602b9a777be14bb7c": "SELECT",  # assertions
-    "717eac339405dd48248440a8f5d549715eac55b82f46d075f43c167a8f26a9a4": "SELECT",  # causes-of-condition
-    "9b87cc2da4382add2ab838cba3bad2e9d82eaf0259ce566f0616fffee46a542d": "SELECT",  # conditions-causing-symptom
-    "d5c7dab67dba1a3e19c884fddffe7b951dfe927d3e6eb841f8e0bc072b429fe5": "SELECT",  # conditions-treated-by
-    "1de968d90c6caf9f27cbdc1c33126a6fd56c42389ee583ff22ab1b76ee73766e": "SELECT",  # differential-diagnosis
-    "72674e2e0cc8498b58694d2f8d6c147b1aa7ac8012f9f02619ee50ff06985513": "SELECT",  # evidence-for
-    "34990ef0d9511759bca03a17837da8ec13c0e5da956d84e0e12740ef6c272549": "SELECT",  # prevention-for-condition
-    "d1f25380585f6de43e6309e360c7ca13ba1f98371bd47be0983d0a4d1e2b54e7": "SELECT",  # red-flags
-    "1a84f67f2c59077e0b4efc634c018bce14f151a4e9f922fb067cd22472a6e231": "SELECT",  # symptoms-of-condition
-    "4420b164ad0ddfb39a6d98da9ac260c0d6c41ac2c740c775d33719b95104a1ab": "SELECT",  # treatments-for-condition
+    "b69861ce056b66afc9ab3e02385d0206b4f2d37d4616c1bf05e521d10a2216aa": "SELECT",  # adverse-effects-of-treatment
+    "38c093611e808e3ce0aaef4a6d034a69ecb8e944a4a10558eb55c6452a7e910d": "SELECT",  # assertions
+    "fc7423b26e4d409d36e073e4295ebd85877abd815b519d89b6b07816c9410ee7": "SELECT",  # causes-of-condition
+    "7a65d506473c513c86ead0a36b893a3d386fc404c0013d5ad5013f44f5d34523": "SELECT",  # conditions-causing-symptom
+    "5f0e82f94d99a83ede25d6e0eb2eff8c27408f29c6ee9e7f83ecec0619609769": "SELECT",  # conditions-causing-symptom-chains
+    "425b351c2e3216989face1d9751ae6abd4981c053a5510284fbc5b073a6b4ef9": "SELECT",  # conditions-treated-by
+    "a864c110d88740f777299d601d6726ef11e9339884851ff136e9eafb413293d2": "SELECT",  # conflicts
+    "95acecc68a88ac3f3b84cfa2f7bafd5a8ef0d173b2898be38537b1ebd169e119": "SELECT",  # differential-diagnosis
+    "f2629edfc41a6ecc3521107c149de65f03428e35ccb40324a1ad7a28d186bd9f": "SELECT",  # evidence-for
+    "aa776cb4b104f41db83786d5b86cbc4b6f9e139a581911b881516824e1df439a": "SELECT",  # prevention-for-condition
+    "2ff5a8124c55ba3667b85b6f5558f3a0824406ab4844eca7a8248678076c28a1": "SELECT",  # prevention-for-condition-chains
+    "eabdf9117e1e7a6808c30fc8f25eccae7c667b349ddee0399780168de5e3e77c": "SELECT",  # red-flags
+    "d207087e444c27bd565b4d52bec1fd4cc8f5faaa707e2e07cbc8638db97f2811": "SELECT",  # symptoms-of-condition
+    "9d7b585db180a426ad0f524b647d9ce8907acfbd16b6c3956d03f9244b0eb023": "SELECT",  # symptoms-of-condition-chains
+    "c0122ed6ae49f048b190bbb62e324338b174e47fde5880de3b3c3701d8922bc1": "SELECT",  # treatments-for-condition
+    "8d213048d91601fb5aabd65470ef470ff6e15990af973f5a0e30ee4b5cb41ae3": "SELECT",  # treatments-for-condition-chains
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
@@ -109,42 +110,89 @@ def fit_widths(natural: list[int], floors: list[int], available: int, weights: l
     return widths(low)
 
 
+# The columns of one link of a row (docs/data-model.md): subject1, relation1, ..., quote3; the
+# conflicts query also numbers the record and its negation.
+_LINK_NAMES = ("assertion", "subject", "relation", "object", "negated", "hedge", "source", "quote")
+_LINK_COLUMN = re.compile(r"^(" + "|".join(_LINK_NAMES) + r")([1-9])$")
+
+
+def _link_text(number: int, parts: dict[str, str]) -> str:
+    """One link of a row for people: "1. subject relation object [hedge]", then its quote and source."""
+    head = " ".join(p for p in (parts.get("subject"), parts.get("relation"), parts.get("object")) if p)
+    extra = [parts["hedge"]] if parts.get("hedge") else []
+    extra += ["negated"] if parts.get("negated") == "true" else []
+    text = f"{number}. {head}" + (f" [{', '.join(extra)}]" if extra else "")
+    if parts.get("assertion"):
+        text += f" {parts['assertion']}"
+    if parts.get("quote"):
+        text += f"\n“{parts['quote']}” {parts.get('source', '')}".rstrip()
+    return text
+
+
 def to_table(result: QueryResult, title: str | None = None, width: int | None = None) -> str:
     """A readable table as wide as ``width`` (default: the terminal's, or ``$COLUMNS``; 80 when the
     output is not a terminal): labels rather than IRIs where the query gives both, long texts
-    such as quotes wrapped over several lines, never cut. The csv, tsv and json formats give
-    the exact values."""
+    such as quotes wrapped over several lines, never cut, and no column that every row leaves
+    empty. The csv, tsv and json formats give every column and the exact values.
+
+    A result with link columns (``subject1``, ``relation1``, ..., ``quote3``: the statements a
+    row rests on, docs/data-model.md) shows them in one ``links`` column, each link on its own
+    lines (subject, relation, object and hedge, then its quote and source), so that every hop
+    of a chain is visible.
+    """
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     if result.form == "ASK":
         return "yes\n" if result.boolean else "no\n"
-    labelled = {v for v in result.variables if f"{v}Label" in result.variables}
-    shown = [i for i, v in enumerate(result.variables) if v not in labelled]
+    variables = result.variables
+    labelled = {v for v in variables if f"{v}Label" in variables}
+    links: dict[int, dict[str, int]] = {}  # link number -> column name (subject, ...) -> index
+    for i, var in enumerate(variables):
+        match = _LINK_COLUMN.match(var)
+        if match:
+            links.setdefault(int(match[2]), {})[match[1]] = i
+    in_links = {i for columns in links.values() for i in columns.values()}
+    in_links |= {variables.index(f"{variables[i]}Label") for i in in_links if variables[i] in labelled}
+    shown = [i for i, v in enumerate(variables) if v not in labelled and i not in in_links]
+
+    def cell(row: tuple, i: int) -> str:
+        term, var = row[i], variables[i]
+        if var in labelled and row[variables.index(f"{var}Label")] is not None:
+            term = row[variables.index(f"{var}Label")]  # the label stands for the entity
+        elif term is None and var.endswith("Label") and var[: -len("Label")] in labelled:
+            term = row[variables.index(var[: -len("Label")])]  # no label: show the IRI
+        return " ".join(compact(term).split())
+
+    # "conditionLabel" is headed "condition": the label stands for the entity
+    headers = [v[: -len("Label")] if v[: -len("Label")] in labelled else v for v in (variables[i] for i in shown)]
+    headers += ["links"] if links else []
     rows = []
     for row in result.rows:
-        cells = []
-        for i in shown:
-            term, var = row[i], result.variables[i]
-            if term is None and var.endswith("Label") and var[: -len("Label")] in labelled:
-                term = row[result.variables.index(var[: -len("Label")])]  # no label: show the IRI
-            cells.append(" ".join(compact(term).split()))
+        cells = [cell(row, i) for i in shown]
+        if links:
+            texts = []
+            for k in sorted(links):
+                parts = {name: cell(row, i) for name, i in links[k].items()}
+                if parts.get("relation") or parts.get("assertion"):
+                    texts.append(_link_text(k, parts))
+            cells.append("\n".join(texts))
         rows.append(cells)
-    # "conditionLabel" is headed "condition": the label stands for the entity
-    headers = [
-        v[: -len("Label")] if v[: -len("Label")] in labelled else v for v in (result.variables[i] for i in shown)
-    ]
-    natural = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(headers)]
-    floors = [min(max([len(h)] + [len(w) for r in rows for w in r[k].split()]), 16) for k, h in enumerate(headers)]
+    filled = [k for k in range(len(headers)) if any(r[k] for r in rows)]  # no empty columns
+    headers = [headers[k] for k in filled]
+    rows = [[r[k] for k in filled] for r in rows]
+    natural = [max([len(h)] + [len(line) for r in rows for line in r[k].splitlines()]) for k, h in enumerate(headers)]
+    longest_word = [max([len(h)] + [len(w) for r in rows for w in r[k].split()]) for k, h in enumerate(headers)]
+    floors = [min(n, 16) for n in longest_word]
     width = width or Console().width
-    weights = [3 if h == "quote" else 1 for h in headers]
+    weights = [3 if h in ("quote", "links") else 1 for h in headers]
     widths = fit_widths(natural, floors, width - 3 * len(headers) - 1, weights)
     table = Table(title=title, highlight=False)
     for header, column_width in zip(headers, widths, strict=True):
         table.add_column(header, overflow="fold", width=column_width)
-    for cells in rows:
-        table.add_row(*map(Text, cells))  # as Text: no console markup or emoji codes read in the values
+    for n, cells in enumerate(rows, start=1):  # as Text: no console markup or emoji codes read in the values
+        table.add_row(*map(Text, cells), end_section=bool(links) and n < len(rows))
     console = Console(file=io.StringIO(), width=width, no_color=True)
     console.print(table)
     console.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")

@@ -19,6 +19,11 @@ class CKG(DefinedNamespace):
     ClinicalEntity: URIRef
     Condition: URIRef
     DiagnosticTest: URIRef
+    HedgeCan: URIRef
+    HedgeLevel: URIRef
+    HedgeOften: URIRef
+    HedgeRarely: URIRef
+    HedgeUsually: URIRef
     LifestyleChange: URIRef
     Medication: URIRef
     PhysicalTherapy: URIRef
@@ -61,6 +66,7 @@ class CKG(DefinedNamespace):
     hasRiskFactor: URIRef
     hasSymptom: URIRef
     hedge: URIRef
+    hedgeWord: URIRef
     hpo: URIRef
     icd10: URIRef
     icd10cm: URIRef
@@ -79,6 +85,7 @@ class CKG(DefinedNamespace):
     prevents: URIRef
     radiatesTo: URIRef
     radiationSiteOf: URIRef
+    rank: URIRef
     redFlagFor: URIRef
     relievesSymptomsOf: URIRef
     retractedAt: URIRef

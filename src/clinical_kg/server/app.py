@@ -320,7 +320,8 @@ def create_app(settings: Settings) -> Any:
             items.append({
                 "name": query.name, "title": query.title, "description": query.description,
                 "parameters": [{"name": p.name, "type": p.type, "description": p.description, "example": p.example,
-                                "multiple": p.multiple, "required": p.required} for p in query.parameters],
+                                "multiple": p.multiple, "required": p.required, "choices": list(p.choices),
+                                "default": p.default} for p in query.parameters],
                 "returns": list(query.returns),
                 "url": f"/queries/{query.name}" + ("?" + urlencode(example, doseq=True) if example else ""),
                 "sparql": query.text,

@@ -257,7 +257,8 @@ function chooseExample(values) {
   for (const p of query.parameters) {
     const label = document.createElement("label");
     label.htmlFor = "param-" + p.name;
-    label.textContent = p.name + (p.multiple ? " (several: separate with ;)" : "") + (p.required ? "" : " (optional)");
+    label.textContent = p.name + (p.multiple ? " (several: separate with ;)" : "") + (p.required ? "" : " (optional)")
+      + (p.choices && p.choices.length ? ` (one of: ${p.choices.join(", ")})` : "");
     const input = document.createElement("input");
     input.id = "param-" + p.name;
     input.name = p.name;
