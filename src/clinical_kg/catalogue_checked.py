@@ -6,20 +6,20 @@ looks a template up here and checks any text that is not listed when it runs.
 """
 
 CHECKED: dict[str, str] = {
-    "b69861ce056b66afc9ab3e02385d0206b4f2d37d4616c1bf05e521d10a2216aa": "SELECT",  # adverse-effects-of-treatment
+    "aa37d9f6a9434ce3e686433b93fc8b0604357c56c3f7cb667bb928ff6c99fc23": "SELECT",  # adverse-effects-of-treatment
     "38c093611e808e3ce0aaef4a6d034a69ecb8e944a4a10558eb55c6452a7e910d": "SELECT",  # assertions
-    "fc7423b26e4d409d36e073e4295ebd85877abd815b519d89b6b07816c9410ee7": "SELECT",  # causes-of-condition
-    "7a65d506473c513c86ead0a36b893a3d386fc404c0013d5ad5013f44f5d34523": "SELECT",  # conditions-causing-symptom
-    "5f0e82f94d99a83ede25d6e0eb2eff8c27408f29c6ee9e7f83ecec0619609769": "SELECT",  # conditions-causing-symptom-chains
-    "425b351c2e3216989face1d9751ae6abd4981c053a5510284fbc5b073a6b4ef9": "SELECT",  # conditions-treated-by
-    "a864c110d88740f777299d601d6726ef11e9339884851ff136e9eafb413293d2": "SELECT",  # conflicts
-    "95acecc68a88ac3f3b84cfa2f7bafd5a8ef0d173b2898be38537b1ebd169e119": "SELECT",  # differential-diagnosis
+    "9836c7316c84d0ab37244241b7a6cce760d58ba1e0be6b48fdaf510df44fe86b": "SELECT",  # causes-of-condition
+    "ad8c710e597c9b109ba714155a6d9584d830225c44ccd78f831ddfd64e48042e": "SELECT",  # conditions-causing-symptom
+    "d3eab117763f7371f7acbcca4a708f9d4a7299b86d98fd0a834758d55d532fbf": "SELECT",  # conditions-causing-symptom-chains
+    "45ef3d312b2fa28293066e728ee6faf80b11068df05546134dc1f59ece763471": "SELECT",  # conditions-treated-by
+    "88c06607339b141182e94834acaec379c5bbe4d90e6af1a0c7b7c59f36c7a9ac": "SELECT",  # conflicts
+    "a7e934eb471190f76b6787988dc873ee78e39817d7ec3cae3908201a26fa909f": "SELECT",  # differential-diagnosis
     "f2629edfc41a6ecc3521107c149de65f03428e35ccb40324a1ad7a28d186bd9f": "SELECT",  # evidence-for
-    "aa776cb4b104f41db83786d5b86cbc4b6f9e139a581911b881516824e1df439a": "SELECT",  # prevention-for-condition
-    "2ff5a8124c55ba3667b85b6f5558f3a0824406ab4844eca7a8248678076c28a1": "SELECT",  # prevention-for-condition-chains
-    "eabdf9117e1e7a6808c30fc8f25eccae7c667b349ddee0399780168de5e3e77c": "SELECT",  # red-flags
-    "d207087e444c27bd565b4d52bec1fd4cc8f5faaa707e2e07cbc8638db97f2811": "SELECT",  # symptoms-of-condition
-    "9d7b585db180a426ad0f524b647d9ce8907acfbd16b6c3956d03f9244b0eb023": "SELECT",  # symptoms-of-condition-chains
-    "c0122ed6ae49f048b190bbb62e324338b174e47fde5880de3b3c3701d8922bc1": "SELECT",  # treatments-for-condition
-    "8d213048d91601fb5aabd65470ef470ff6e15990af973f5a0e30ee4b5cb41ae3": "SELECT",  # treatments-for-condition-chains
+    "1fc88aea7ba7f56c1d596a01d3cd98e5f55cc3f5ec37917d92f797d4c2d57f44": "SELECT",  # prevention-for-condition
+    "560547d050d8011795029e829abc91f8f38e2907be681a99aa9e086d7acb6b0b": "SELECT",  # prevention-for-condition-chains
+    "68c08aeb23a11542d43029c82903d86bb9a74d5fe4f248b89f7bc9c6adce6115": "SELECT",  # red-flags
+    "a4b245f466692e76442f45a42fdeb6944c0cad85d8a5be398b0cded95744e1db": "SELECT",  # symptoms-of-condition
+    "6b9c2f544bf584aa4c56d506930be3298aa6f70d7556607da7a982a7c8ae545a": "SELECT",  # symptoms-of-condition-chains
+    "519a9e989a7b0b5817c14471060bafa8da1f2848f42f7c632eb8db81de112179": "SELECT",  # treatments-for-condition
+    "ffd1c75902d4d6ae07816a90d7ae3472dd3bcab9dd4f370a5e33fe30db87cd87": "SELECT",  # treatments-for-condition-chains
 }
