@@ -173,7 +173,8 @@ def test_the_hedge_of_a_row_is_the_weakest_of_its_links_in_sparql_as_in_python(l
 
 
 def test_a_weaker_link_further_down_the_chain_names_the_hedge(linked_rows) -> None:
-    # "Diabetes ... causes nerve damage" has no hedge; the links after it do ("can", then "often" or "may", both no weaker than "can").
+    # "Diabetes ... causes nerve damage" has no hedge; the links after it do: "can", then "often"
+    # or "may" (neither weaker than "can").
     diabetes = {
         tuple(None if r[k] is None else str(r[k]) for k in ("hedge1", "hedge2", "hedge3", "hedge"))
         for name, r in linked_rows
@@ -287,6 +288,35 @@ def test_conflicts_show_both_records(kg: KnowledgeGraph) -> None:
     for row in rows:
         assert str(row["kind"]) in ("recorded", "asserted and negated", "opposite effects")
         assert row["assertion1"] != row["assertion2"] and row["quote1"] is not None and row["quote2"] is not None
+
+
+CONFLICTING = """
+@prefix ckg: <https://w3id.org/clinical-kg/vocab/> . @prefix ckgid: <https://w3id.org/clinical-kg/id/> .
+@prefix ckga: <https://w3id.org/clinical-kg/assertion/> . @prefix ckgsrc: <https://w3id.org/clinical-kg/source/> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+ckgid:spasm a ckg:Condition ; skos:prefLabel "spasm"@en ; ckg:broader ckgid:back-pain .
+ckgid:back-pain a ckg:Condition ; skos:prefLabel "back pain"@en .
+ckgid:heat a ckg:Treatment ; skos:prefLabel "heat"@en .
+ckgid:heat ckg:relievesSymptomsOf ckgid:spasm ; ckg:aggravates ckgid:back-pain .
+ckga:helps a ckg:Assertion ; rdf:subject ckgid:heat ; rdf:predicate ckg:relievesSymptomsOf ; rdf:object ckgid:spasm ;
+    ckg:source ckgsrc:s ; ckg:evidenceQuote "Heat may ease a spasm." ; ckg:hedge "may" .
+ckga:harms a ckg:Assertion ; rdf:subject ckgid:heat ; rdf:predicate ckg:aggravates ; rdf:object ckgid:back-pain ;
+    ckg:source ckgsrc:s ; ckg:evidenceQuote "Heat can worsen back pain." ; ckg:hedge "can" .
+ckga:denies a ckg:Assertion ; rdf:subject ckgid:heat ; rdf:predicate ckg:aggravates ; rdf:object ckgid:back-pain ;
+    ckg:source ckgsrc:t ; ckg:evidenceQuote "Heat does not worsen back pain." ; ckg:negated true .
+"""
+
+
+@pytest.mark.parametrize("store", ["oxigraph", "memory"])
+def test_conflicts_find_a_denied_statement_and_opposite_effects_on_a_broader_term(store: str, tmp_path) -> None:
+    path = tmp_path / "conflicting.ttl"
+    path.write_text(CONFLICTING, encoding="utf-8")
+    kg = open_graph(store, [resources.vocabulary_file(), path])
+    found = {
+        (str(row["kind"]), row["assertion1"].split("/")[-1], row["assertion2"].split("/")[-1])
+        for row in run_query(kg, "conflicts").dicts()
+    }
+    assert found == {("asserted and negated", "harms", "denies"), ("opposite effects", "helps", "harms")}
 
 
 # The queries read the same everywhere --------------------------------------------------------

@@ -12,7 +12,7 @@ CHECKED: dict[str, str] = {
     "ad8c710e597c9b109ba714155a6d9584d830225c44ccd78f831ddfd64e48042e": "SELECT",  # conditions-causing-symptom
     "d3eab117763f7371f7acbcca4a708f9d4a7299b86d98fd0a834758d55d532fbf": "SELECT",  # conditions-causing-symptom-chains
     "45ef3d312b2fa28293066e728ee6faf80b11068df05546134dc1f59ece763471": "SELECT",  # conditions-treated-by
-    "88c06607339b141182e94834acaec379c5bbe4d90e6af1a0c7b7c59f36c7a9ac": "SELECT",  # conflicts
+    "7452e9522cfd7f7d940673b8f762d008556aa46af976df3893a7c25c7271d647": "SELECT",  # conflicts
     "a7e934eb471190f76b6787988dc873ee78e39817d7ec3cae3908201a26fa909f": "SELECT",  # differential-diagnosis
     "f2629edfc41a6ecc3521107c149de65f03428e35ccb40324a1ad7a28d186bd9f": "SELECT",  # evidence-for
     "1fc88aea7ba7f56c1d596a01d3cd98e5f55cc3f5ec37917d92f797d4c2d57f44": "SELECT",  # prevention-for-condition
