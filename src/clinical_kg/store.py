@@ -234,7 +234,9 @@ class MemoryKnowledgeGraph(KnowledgeGraph):
     store_name = "memory"
 
     def __init__(self) -> None:
-        self._graph = bind_prefixes(Graph())
+        from clinical_kg.memory_plan import plan_queries_on
+
+        self._graph = plan_queries_on(bind_prefixes(Graph()))
 
     @property
     def graph(self) -> Graph:
