@@ -72,7 +72,7 @@ def test_query_gives_the_rows_of_the_catalogue_with_plain_values() -> None:
     assert answer.title == "Conditions that cause a symptom" and len(answer) == len(expected.rows)
     first, terms = answer.to_records()[0], zip(answer.variables, answer.rows[0], strict=True)
     assert first == {v: (str(t) if t is not None else None) for v, t in terms}  # IRIs and plain strings
-    assert answer.to_records(curies=True)[0]["relation"] == "ckg:causes"
+    assert answer.to_records(curies=True)[0]["relation"] == "ckg:hasSymptom"
     frame = answer.to_pandas()
     assert list(frame.columns) == answer.variables and len(frame) == len(answer.rows)
 

@@ -8,7 +8,7 @@ looks a template up here and checks any text that is not listed when it runs.
 CHECKED: dict[str, str] = {
     "aa37d9f6a9434ce3e686433b93fc8b0604357c56c3f7cb667bb928ff6c99fc23": "SELECT",  # adverse-effects-of-treatment
     "38c093611e808e3ce0aaef4a6d034a69ecb8e944a4a10558eb55c6452a7e910d": "SELECT",  # assertions
-    "9836c7316c84d0ab37244241b7a6cce760d58ba1e0be6b48fdaf510df44fe86b": "SELECT",  # causes-of-condition
+    "e122afe797ca99c08474903fd8fc3f5315649b80c826c69dac96b9404905e225": "SELECT",  # causes-of-condition
     "ad8c710e597c9b109ba714155a6d9584d830225c44ccd78f831ddfd64e48042e": "SELECT",  # conditions-causing-symptom
     "d3eab117763f7371f7acbcca4a708f9d4a7299b86d98fd0a834758d55d532fbf": "SELECT",  # conditions-causing-symptom-chains
     "45ef3d312b2fa28293066e728ee6faf80b11068df05546134dc1f59ece763471": "SELECT",  # conditions-treated-by
