@@ -72,7 +72,11 @@ def test_term_is_documented_and_mapped_to_biolink(term: URIRef) -> None:
 
 # Properties of the assertion record and of sources, not clinical relations: no inverse is useful
 # (ckg:conflictsWith is symmetric, its own inverse).
-RECORD_PROPERTIES = {URIRef(VOCAB + name) for name in ("source", "attributedTo", "urgency", "conflictsWith")}
+RECORD_PROPERTIES = {
+    URIRef(VOCAB + name)
+    for name in ("source", "attributedTo", "urgency", "conflictsWith", "evidenceCode", "reference", "frequencyTerm",
+                 "onsetTerm", "sex", "modifier")
+}  # fmt: skip
 CLINICAL_OBJECT_PROPERTIES = sorted(
     set(ONTOLOGY.subjects(RDF.type, OWL.ObjectProperty)) - NO_INVERSE - RECORD_PROPERTIES
 )

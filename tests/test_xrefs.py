@@ -230,7 +230,7 @@ class OboTerm(NamedTuple):
 
 @functools.cache
 def cellxgene_ontology(name: str) -> tuple[str, dict[str, OboTerm]]:
-    """(version, terms) of MONDO or CHEBI from cellxgene-ontology-guide's packaged ``.json.zst`` file.
+    """(version, terms) of MONDO, CHEBI or PATO from cellxgene-ontology-guide's packaged ``.json.zst`` file.
 
     The file is read directly (same name scheme as ``CXGSchema.ontology``), keeping only label, synonyms and
     deprecation: ChEBI takes ~1.8 s this way instead of ~3.3 s and 600 MB with the ancestor sets.
@@ -669,3 +669,21 @@ def test_exact_match_check_rejects_close_matches(tmp_path: Path) -> None:
         f"<http://purl.obolibrary.org/obo/HP_0011868> is the exact match of several entities: {ids}sciatic-nerve-pain, "
         f"{ids}sciatica",
     ]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Codes the vocabulary and the shapes use themselves
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_sex_terms_of_the_shapes_are_current_pato_terms() -> None:
+    """ckgsh:Assertion-sex allows PATO:0000383 female and PATO:0000384 male (docs/decisions/0008-hpo-import.md)."""
+    shapes = Graph().parse(ROOT / "ontology" / "shapes" / "assertion.ttl")
+    sh = Namespace("http://www.w3.org/ns/shacl#")
+    listed = shapes.value(URIRef("https://w3id.org/clinical-kg/shapes/Assertion-sex"), sh["in"])
+    codes = sorted("PATO:" + str(node).rsplit("_", 1)[1] for node in shapes.items(listed))
+    _version, pato = cellxgene_ontology("PATO")
+    assert {code: (pato[code].label, pato[code].deprecated) for code in codes} == {
+        "PATO:0000383": ("female", False),
+        "PATO:0000384": ("male", False),
+    }

@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 
 @cache
 def prefix_map() -> dict[str, str]:
-    """Prefix to namespace IRI, sorted by prefix."""
+    """Prefix to namespace IRI, sorted by prefix (ignoring case, so that HP: sits between dcterms: and owl:)."""
     parser = ox.parse(path=str(prefixes_file()), format=ox.RdfFormat.TURTLE)
     for _ in parser:  # the prefixes are known once the file is read
         pass
-    return dict(sorted((prefix, namespace) for prefix, namespace in parser.prefixes.items() if prefix))
+    pairs = ((prefix, namespace) for prefix, namespace in parser.prefixes.items() if prefix)
+    return dict(sorted(pairs, key=lambda item: (item[0].casefold(), item[0])))
 
 
 def bind_prefixes(graph: Graph) -> Graph:

@@ -18,6 +18,7 @@ class CKG(DefinedNamespace):
     Cause: URIRef
     ClinicalEntity: URIRef
     Condition: URIRef
+    DatabaseRelease: URIRef
     DiagnosticTest: URIRef
     HedgeCan: URIRef
     HedgeLevel: URIRef
@@ -45,11 +46,18 @@ class CKG(DefinedNamespace):
     assessedBy: URIRef
     assesses: URIRef
     attributedTo: URIRef
+    biocuration: URIRef
     broader: URIRef
+    casesObserved: URIRef
+    casesTotal: URIRef
     causeTreatedBy: URIRef
     causedBy: URIRef
     causes: URIRef
     chebi: URIRef
+    clinicalCourse: URIRef
+    clinicalCourseOf: URIRef
+    clinicalModifier: URIRef
+    clinicalModifierOf: URIRef
     conflictsWith: URIRef
     context: URIRef
     contributesTo: URIRef
@@ -57,9 +65,11 @@ class CKG(DefinedNamespace):
     diagnoses: URIRef
     dose: URIRef
     duration: URIRef
+    evidenceCode: URIRef
     evidenceQuote: URIRef
     fileName: URIRef
     frequency: URIRef
+    frequencyTerm: URIRef
     hasAdverseEffect: URIRef
     hasContributingFactor: URIRef
     hasRedFlag: URIRef
@@ -72,13 +82,20 @@ class CKG(DefinedNamespace):
     icd10cm: URIRef
     locatedIn: URIRef
     locationOf: URIRef
+    medicalHistory: URIRef
+    medicalHistoryOf: URIRef
     mesh: URIRef
+    modeOfInheritance: URIRef
+    modeOfInheritanceOf: URIRef
+    modifier: URIRef
     mondo: URIRef
     mostOftenAffects: URIRef
     narrower: URIRef
     negated: URIRef
     noMoreEffectiveThan: URIRef
     onset: URIRef
+    onsetTerm: URIRef
+    percentage: URIRef
     population: URIRef
     prevalence: URIRef
     preventedBy: URIRef
@@ -87,12 +104,14 @@ class CKG(DefinedNamespace):
     radiationSiteOf: URIRef
     rank: URIRef
     redFlagFor: URIRef
+    reference: URIRef
     relievesSymptomsOf: URIRef
     retractedAt: URIRef
     retractedBy: URIRef
     retractionReason: URIRef
     riskFactorFor: URIRef
     severity: URIRef
+    sex: URIRef
     sexRatio: URIRef
     sha256: URIRef
     snomedct: URIRef
