@@ -26,6 +26,7 @@ updates), and the engine runs the canonical text that check returns, never the t
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import io
@@ -34,7 +35,8 @@ import os
 import shutil
 import tempfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -428,8 +430,16 @@ def load_store(
     formats = [rdf_format(part.path) for part in parts]
     sizes = [part.path.stat().st_size for part in parts]
     path.parent.mkdir(parents=True, exist_ok=True)
+    with store_lock(path):
+        return _load_store_locked(path, parts, formats, sizes, progress, data_dir)
+
+
+def _load_store_locked(
+    path: Path, parts: list[Part], formats: list[tuple[ox.RdfFormat, bool]], sizes: list[int],
+    progress: Progress | None, data_dir: Path | None,
+) -> int:  # fmt: skip
     _remove_abandoned_loads(path)
-    partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-{os.getpid()}-", dir=path.parent))
+    partial = _new_partial(path)
     try:
         store = ox.Store(str(partial))
         done = 0
@@ -504,6 +514,95 @@ def ensure_store(path: Path, files: Sequence[Path] | None = None, data_dir: Path
         )
     load_store(path, data_dir=data_dir)
     return "rebuilt"
+
+def _new_partial(path: Path) -> Path:
+    """A new build folder beside the store, named with this process's id (see _remove_abandoned_loads)."""
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-{os.getpid()}-", dir=path.parent))
+
+
+@contextmanager
+def store_lock(path: Path) -> Iterator[None]:
+    """Hold the exclusive lock of the on-disk store at ``path`` while it is rebuilt.
+
+    ``ckg load`` and ``ckg import`` both rebuild a store beside it and swap it into place; two at
+    once would each swap in a store without the other's changes. The lock (``.<name>.lock``
+    beside the store, an advisory ``flock``) makes the second wait. Readers never take it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def replace_graphs(
+    path: Path,
+    drop: Collection[str],
+    graphs: Sequence[tuple[str, Iterable[str]]],
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Rebuild the on-disk store at ``path`` without the named graphs ``drop`` and with ``graphs`` added.
+
+    ``graphs`` are (graph IRI, N-Triples text) pairs, the text given in pieces of whole lines as it
+    is produced; it is bulk-loaded into that named graph a batch at a time (Oxigraph's bulk loader
+    holds a whole call's quads in memory: about 1 KB each). Everything else in the store (the
+    default graph, other named graphs) is copied over. As in :func:`load_store`, the new store is
+    built in a folder beside the old one, checked and renamed into place under the store's lock:
+    a killed rebuild leaves the old store as it was. ``progress`` is told the name of each step.
+    Returns the number of quads of the new store.
+    """
+    step = progress or (lambda _name: None)
+    with store_lock(path):
+        if not _is_store(path):
+            raise InputError(f"{path} is not an Oxigraph store", hint="build one with `ckg load`")
+        _remove_abandoned_loads(path)
+        partial = _new_partial(path)
+        try:
+            new = ox.Store(str(partial))
+            old = ox.Store.read_only(str(path))
+            step("copying the rest of the store")
+            new.bulk_extend(old.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+            for name in sorted(old.named_graphs(), key=str):
+                if isinstance(name, ox.NamedNode) and name.value in drop:
+                    continue
+                new.bulk_extend(old.quads_for_pattern(None, None, None, name))
+            del old
+            for name, pieces in graphs:
+                step(f"loading {name}")
+                graph = ox.NamedNode(name)
+                for batch in _batches(pieces, BULK_BATCH_CHARS):
+                    try:
+                        new.bulk_load(batch, format=ox.RdfFormat.N_TRIPLES, to_graph=graph, lenient=True)
+                    except SyntaxError as exc:  # a bug of the writer, not of the user's input
+                        raise RuntimeError(f"invalid N-Triples for {name}: {exc}") from exc
+            new.flush()
+            del new
+            count = len(ox.Store.read_only(str(partial)))
+            _swap_into_place(partial, path)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    return count
+
+
+BULK_BATCH_CHARS = 24_000_000
+"""N-Triples characters per bulk-load call in :func:`replace_graphs` (about 160,000 triples, 250 MB of
+loader memory)."""
+
+
+def _batches(pieces: Iterable[str], size: int) -> Iterator[bytes]:
+    """Pieces of text joined into batches of about ``size`` characters, encoded as UTF-8."""
+    batch: list[str] = []
+    length = 0
+    for piece in pieces:
+        batch.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(batch).encode("utf-8")
+            batch, length = [], 0
+    if batch:
+        yield "".join(batch).encode("utf-8")
 
 
 def _remove_abandoned_loads(path: Path) -> None:

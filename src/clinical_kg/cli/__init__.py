@@ -5,10 +5,10 @@ Exit status: 0 success (or the graph conforms), 1 violations, 2 usage, input or 
 The group, its shared options and error handling are in :mod:`~clinical_kg.cli.group`; the
 commands, by who uses them, in :mod:`~clinical_kg.cli.query` (queries, query, sparql, lookup,
 stats), :mod:`~clinical_kg.cli.curate` (validate, add, retract), :mod:`~clinical_kg.cli.serve`
-and :mod:`~clinical_kg.cli.export` (export, release, load).
+:mod:`~clinical_kg.cli.export` (export, release, load) and :mod:`~clinical_kg.cli.imports` (import).
 """
 
-from clinical_kg.cli import curate, export, query, serve  # noqa: F401  (each registers its commands on main)
+from clinical_kg.cli import curate, export, imports, query, serve  # noqa: F401  (each registers its commands on main)
 from clinical_kg.cli.group import main
 
 __all__ = ["main"]

