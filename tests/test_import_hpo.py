@@ -10,6 +10,7 @@ duplicate) are also checked by hand below. The real files are imported once (mar
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -393,7 +394,7 @@ def test_ckg_import_hpo_prints_what_it_imported_and_skipped(tmp_path: Path) -> N
         "): 127 terms -> ckgds:hpo-2025-01-16"
     )
     assert "  skipped (1 duplicate, 1 malformed, 1 unknown term):" in lines
-    assert f"    {HPOA}:33: unknown term: hpo_id HP:0002187 is not in hp.obo" in lines
+    assert "    phenotype.hpoa:33: unknown term: hpo_id HP:0002187 is not in hp.obo" in lines
     assert re.fullmatch(rf"{re.escape(str(path))}: 2,\d\d\d triples in all, import took \d+\.\d s", lines[-1])
     report = (tmp_path / "report.tsv").read_text(encoding="utf-8").splitlines()
     assert report[0] == "kind\tfile\tline\tdetail"
@@ -448,3 +449,27 @@ def test_real_files_import_every_term_and_row_but_the_reported_skips(tmp_path: P
             count(f"SELECT (COUNT(?r) AS ?n) WHERE {{ ?r rdf:object {term} ; ckg:source ckgsrc:hpoa-2025-01-16 }}") == n
         )
     assert report.links == count(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{HPO_GRAPH}> {{ ?e skos:exactMatch ?t }} }}")
+
+
+@pytest.mark.parametrize("in_memory", [True, False], ids=["copied into memory", "on disk"])
+def test_ckg_validate_reads_the_imported_graphs(
+    imported, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from clinical_kg import store as stores
+
+    path, _report = imported
+    copy = tmp_path / "kg"
+    shutil.copytree(path, copy)
+    writable = ox.Store(str(copy))
+    record = ox.NamedNode(P["ckga"] + "813091f43d43756d")  # the 25% row: OMIM:607155 HP:0008305
+    writable.remove(ox.Quad(record, ox.NamedNode(P["ckg"] + "evidenceCode"), ox.NamedNode(P["ECO"] + "0000304"),
+                            ox.NamedNode(HPOA_GRAPH)))  # fmt: skip
+    writable.flush()
+    del writable
+    monkeypatch.setattr(stores, "fits_in_memory", lambda _path: in_memory)
+    result = CliRunner().invoke(main, ["validate", "--store-path", str(copy), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    found = json.loads(result.stdout)["results"]
+    assert [(r["shape"], r["focus"]) for r in found] == [("ckgsh:Assertion-evidenceCode", str(record.value))]

@@ -366,6 +366,7 @@ class Engine:
         media = negotiate(accept, GRAPH_TYPES if graph_result else RESULT_TYPES)
         if media is None:
             return _not_acceptable(form)
+        dataset = dataset or self.kg.dataset()  # no dataset asked for: the default and imported graphs
         answer = self.store.query(text, use_default_graph_as_union=False, **dataset)
         headers: dict[str, str] = {}
         if form == "ASK":

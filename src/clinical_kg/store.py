@@ -20,6 +20,10 @@ Some jobs run better on a plain rdflib memory graph whatever the engine (pySHACL
 graph triple by triple, and calls ``len()``, which is a full count on Oxigraph):
 :meth:`KnowledgeGraph.memory_graph` gives that view, built once.
 
+Queries read the default graph, where ``ckg load`` puts the vocabulary and the curated data, and
+the named graphs of imported databases (``ckg import``: a graph whose dataset node says it is a
+version of a source, ``dcterms:isVersionOf``), each triple once.
+
 Every query passes :func:`clinical_kg.sparql_safety.check_query` first (no SERVICE, no FROM, no
 updates), and the engine runs the canonical text that check returns, never the text as typed.
 """
@@ -56,6 +60,9 @@ from clinical_kg.transaction import fsync_dir
 if TYPE_CHECKING:
     from clinical_kg.remote.config import Endpoint
 
+IMPORTED_GRAPHS_QUERY = """
+SELECT DISTINCT ?graph WHERE { GRAPH ?graph { ?graph <http://purl.org/dc/terms/isVersionOf> ?source } }
+"""
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
@@ -168,13 +175,34 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
         self.path = path  # the folder of an on-disk store; None in memory
         self._graph: Graph | None = None
         self._memory: Graph | None = None
+        self._dataset: dict[str, list[ox.NamedNode | ox.DefaultGraph]] | None = None
+
+    def imported_graphs(self) -> list[ox.NamedNode]:
+        """The named graphs of the databases imported into the store (``ckg import``), sorted."""
+        return sorted(
+            (row[0] for row in self.store.query(IMPORTED_GRAPHS_QUERY) if isinstance(row[0], ox.NamedNode)), key=str
+        )
+
+    def dataset(self) -> dict[str, list[ox.NamedNode | ox.DefaultGraph]]:
+        """What queries read: the default graph and the imported graphs (keyword arguments of ``Store.query``).
+
+        Not the union of all graphs: a store may also hold copies of the curated files in named
+        graphs of their own (the endpoint's), which the union would count twice.
+        """
+        if self._dataset is None:
+            imported = self.imported_graphs()
+            self._dataset = {"default_graph": [ox.DefaultGraph(), *imported]} if imported else {}
+        return self._dataset
 
     def in_memory(self) -> OxigraphKnowledgeGraph:
-        """This graph in an in-memory store: itself when it is in memory, else a copy of the default graph."""
+        """This graph in an in-memory store: itself when it is in memory, else a copy of what queries read
+        (the default graph and the imported graphs) in the copy's default graph."""
         if self.path is None:
             return self
         copy = ox.Store()
-        copy.bulk_extend(self.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+        for graph in (ox.DefaultGraph(), *self.imported_graphs()):
+            quads = self.store.quads_for_pattern(None, None, None, graph)
+            copy.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
         return OxigraphKnowledgeGraph(copy)
 
     @property
@@ -207,9 +235,10 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
                 fmt, gz = ox.RdfFormat.TURTLE, False  # what the memory store reads too
             _load_one(self.store, Part(Path(path), None), fmt, gz, 0, 0, None)
         self._memory = None
+        self._dataset = None
 
     def _run(self, text: str, form: str, prefixes: dict[str, str]) -> QueryResult:
-        answer = self.store.query(text, prefixes=prefixes, use_default_graph_as_union=False)
+        answer = self.store.query(text, prefixes=prefixes, use_default_graph_as_union=False, **self.dataset())
         if form == "ASK":
             return QueryResult(form, boolean=bool(answer))
         if form in ("CONSTRUCT", "DESCRIBE"):
@@ -564,8 +593,9 @@ def replace_graphs(
             old = ox.Store.read_only(str(path))
             step("copying the rest of the store")
             new.bulk_extend(old.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+            replaced = set(drop) | {name for name, _pieces in graphs}  # a graph is never merged into
             for name in sorted(old.named_graphs(), key=str):
-                if isinstance(name, ox.NamedNode) and name.value in drop:
+                if isinstance(name, ox.NamedNode) and name.value in replaced:
                     continue
                 new.bulk_extend(old.quads_for_pattern(None, None, None, name))
             del old

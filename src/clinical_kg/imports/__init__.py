@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 Progress = Callable[[str, int, int], None]
 """Told (step, done, total) as an import goes; total is 0 when unknown."""
@@ -28,7 +29,7 @@ class Skip:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.kind}: {self.reason}"
+        return f"{Path(self.file).name}:{self.line}: {self.kind}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Resolution:
     why: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.given} -> {self.used} ({self.why})"
+        return f"{Path(self.file).name}:{self.line}: {self.given} -> {self.used} ({self.why})"
 
 
 @dataclass

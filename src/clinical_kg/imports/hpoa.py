@@ -110,12 +110,12 @@ def annotation_lines(path: Path, ontology: Ontology, report: SourceReport, progr
             except RowError as exc:
                 report.skip(number, exc.kind, exc.reason)
                 continue
+            names.setdefault(row.disease, Counter())[fields[1]] += 1  # a duplicate may name the disease anew
             first = seen.setdefault(row.key, number)
             if first != number:
                 report.skip(number, "duplicate", f"the same annotation as line {first}")
                 continue
             report.resolved.extend(row.resolutions)
-            names.setdefault(row.disease, Counter())[fields[1]] += 1
             report.counts[ASPECT_COUNTS[row.aspect, row.negated]] += 1
             statement = (row.disease, row.predicate, row.term)
             if not row.negated and statement not in stated:
