@@ -473,3 +473,114 @@ def test_ckg_validate_reads_the_imported_graphs(
     assert result.exit_code == 1, result.output
     found = json.loads(result.stdout)["results"]
     assert [(r["shape"], r["focus"]) for r in found] == [("ckgsh:Assertion-evidenceCode", str(record.value))]
+
+
+# Exports and releases -------------------------------------------------------------------------
+
+
+def merged_graph(path: Path) -> Graph:
+    """The fixture store (vocabulary, curated entities and both imported graphs) as one rdflib graph."""
+    merged = Graph()
+    for q in ox.Store.read_only(str(path)):
+        merged.add((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object)))
+    return merged
+
+
+def test_every_export_says_which_kind_of_evidence_a_record_has(imported, tmp_path: Path) -> None:
+    import csv
+
+    from clinical_kg.export import export
+    from clinical_kg.export.network import to_network
+
+    path, _report = imported
+    merged = merged_graph(path)
+    export(merged, "csv", tmp_path / "csv")
+    with open(tmp_path / "csv" / "assertions.csv", encoding="utf-8", newline="") as handle:
+        rows = {row["assertion"]: row for row in csv.DictReader(handle)}
+    assert len(rows) == 21
+    row = rows["ckga:c3b52587ed2c8501"]  # OMIM:101800 HP:0000028, two PMIDs
+    assert {key: row[key] for key in ("evidence_kind", "quote", "evidence_code", "references", "source")} == {
+        "evidence_kind": "evidence code",
+        "quote": "",
+        "evidence_code": "ECO:0006017",
+        "references": "PMID:21651393|PMID:22464252",
+        "source": "ckgsrc:hpoa-2025-01-16",
+    }
+    assert {row["evidence_kind"] for row in rows.values()} == {"evidence code"}
+    export(merged, "kgx", tmp_path / "kgx")
+    lines = (tmp_path / "kgx" / "edges.tsv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    edges = {edge["id"]: edge for edge in (dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:])}
+    edge = edges["ckga:c3b52587ed2c8501"]
+    assert (edge["subject"], edge["object"], edge["predicate"]) == (
+        "OMIM:101800",
+        "HP:0000028",
+        "biolink:has_phenotype",
+    )
+    assert {key: edge[key] for key in ("publications", "supporting_text", "has_evidence", "evidence_kind")} == {
+        "publications": "PMID:21651393|PMID:22464252",
+        "supporting_text": "",
+        "has_evidence": "ECO:0006017",
+        "evidence_kind": "evidence code",
+    }
+    network = to_network(merged)
+    data = network.get_edge_data("OMIM:101800", "HP:0000028")["ckga:c3b52587ed2c8501"]
+    assert (data["evidence_kind"], data["evidence_code"], data["quote"]) == ("evidence code", "ECO:0006017", "")
+
+
+def test_export_with_include_hpo_adds_the_imported_graphs(imported, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from clinical_kg.export.rdf import load_dataset, nquads
+
+    path, _report = imported
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(CURATED, data / "curated.ttl")
+    out = tmp_path / "kg.nq"
+    args = ["export", "--format", "nquads", "--include", "hpo", "--store-path", str(path), "--data-dir", str(data)]
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    written = out.read_bytes()
+    curated = nquads(load_dataset(data_dir=data))
+    assert written.startswith(curated)
+    imported_quads = {q for q in ox.Store.read_only(str(path)) if q.graph_name != ox.DefaultGraph()}
+    assert set(ox.parse(written[len(curated) :], format=ox.RdfFormat.N_QUADS)) == imported_quads
+    # The same import in another store gives the same bytes.
+    other = fresh_store(tmp_path / "other")
+    import_fixture(other)
+    again = CliRunner().invoke(main, ["export", "--format", "nquads", "--include", "hpo", "--store-path", str(other),
+                                      "--data-dir", str(data), "--out", "-"])  # fmt: skip
+    assert again.exit_code == 0 and again.stdout_bytes == written
+    refused = CliRunner().invoke(main, ["export", "--format", "turtle", "--include", "hpo", "--store-path", str(path)])
+    assert refused.exit_code == 2
+    assert "error: --include writes the imported graphs as ntriples or nquads, not turtle" in refused.output
+    unknown = CliRunner().invoke(
+        main, ["export", "--format", "nquads", "--include", "mondo", "--store-path", str(path)]
+    )
+    assert unknown.exit_code == 2 and "error: --include mondo: no such import" in unknown.output
+
+
+def test_release_with_include_hpo_records_the_release_and_licence(imported, tmp_path: Path) -> None:
+    from clinical_kg.export.release import make_release, sha256_file
+
+    path, _report = imported
+    files = [resources.vocabulary_file(), CURATED]
+    release = make_release(tmp_path / "dist", day="2026-12-04", files=files, store_path=path, include=("hpo",))
+    manifest = release.manifest
+    sha = {name: sha256_file(FIXTURE / name) for name in ("hp.obo", "phenotype.hpoa")}
+    assert manifest["imported"] == [
+        {"graph": HPO_GRAPH, "title": "Human Phenotype Ontology, release 2025-01-16", "release": "2025-01-16",
+         "license": "https://hpo.jax.org/app/license", "file_name": "hp.obo", "file_sha256": sha["hp.obo"],
+         "triples": len(graph(path, HPO_GRAPH)), "file": "hpo.nq"},
+        {"graph": HPOA_GRAPH, "title": "HPO annotations, release 2025-01-16", "release": "2025-01-16",
+         "license": "https://hpo.jax.org/app/license", "file_name": "phenotype.hpoa",
+         "file_sha256": sha["phenotype.hpoa"], "triples": len(graph(path, HPOA_GRAPH)), "file": "hpo.nq"},
+    ]  # fmt: skip
+    assert "hpo.nq" in {entry["path"] for entry in manifest["files"]}
+    quads = list(ox.parse(path=str(release.folder / "hpo.nq"), format=ox.RdfFormat.N_QUADS))
+    assert {q.graph_name.value for q in quads} == {HPO_GRAPH, HPOA_GRAPH} and len(quads) == sum(
+        entry["triples"] for entry in manifest["imported"]
+    )
+    plain = make_release(tmp_path / "plain", day="2026-12-04", files=files)
+    assert "imported" not in plain.manifest and not (plain.folder / "hpo.nq").exists()

@@ -15,6 +15,7 @@ from clinical_kg.cli.group import (
     handle_errors,
     main,
 )
+from clinical_kg.cli.imports import include_options, store_path_for_include
 from clinical_kg.errors import InputError
 
 
@@ -24,10 +25,11 @@ from clinical_kg.errors import InputError
 @click.option("-o", "--out", type=click.Path(path_type=Path, allow_dash=True), default=None,
               help="File (or folder, for kgx and csv) to write, or - for stdout; default: the format's usual name "
                    "in the current folder (clinical-kg.ttl, kgx/, csv/, ...).")  # fmt: skip
+@include_options
 @data_dir_option
 @endpoint_options
 @handle_errors
-def export_command(fmt: str, out: Path | None) -> None:
+def export_command(fmt: str, out: Path | None, include: tuple[str, ...]) -> None:
     """Export the graph (vocabulary and curated data) as FORMAT.
 
     \b
@@ -47,6 +49,10 @@ def export_command(fmt: str, out: Path | None) -> None:
     unknown format or unreadable data.
 
     \b
+    With --include hpo, the graphs `ckg import hpo` wrote into the store of --store-path follow
+    the curated statements (N-Triples or N-Quads only: they are streamed from the store).
+
+    \b
     With --endpoint, the graph is the one `ckg load --endpoint` put on that SPARQL server (each
     file's named graph read back), and the export is the same bytes as from the files.
 
@@ -56,10 +62,11 @@ def export_command(fmt: str, out: Path | None) -> None:
       ckg export --format kgx --out build/kgx
       ckg export --format ntriples --out - | grep sciatica
       ckg export --format nquads --endpoint http://127.0.0.1:7878/query
+      ckg export --format nquads --include hpo --store-path kg-store
     """
     import sys
 
-    from clinical_kg.export import export, export_to_stream, get_exporter, load_for
+    from clinical_kg.export import FORMATS, export, export_to_stream, get_exporter, load_for
 
     get_exporter(fmt)  # an unknown format fails before the graph is loaded
     remote = endpoint()
@@ -70,6 +77,16 @@ def export_command(fmt: str, out: Path | None) -> None:
         from clinical_kg.remote.pull import graphs_for
 
         graph = graphs_for(fmt, SparqlKnowledgeGraph(remote))
+    if include:
+        from clinical_kg.export.imported import export_with_imports
+
+        target = Path(out or FORMATS[fmt].default_name)
+        export_with_imports(
+            graph, fmt, store_path_for_include(), include, sys.stdout.buffer if str(target) == "-" else target
+        )
+        if str(target) != "-":
+            click.echo(f"{target}\t{target.stat().st_size} bytes")
+        return
     if out is not None and str(out) == "-":
         export_to_stream(graph, fmt, sys.stdout.buffer)
         return
@@ -85,9 +102,10 @@ def export_command(fmt: str, out: Path | None) -> None:
 @click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
               help="Release date (default: the date of $SOURCE_DATE_EPOCH, else today, UTC).")  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace an existing release folder of the same version.")
+@include_options
 @data_dir_option
 @handle_errors
-def release_command(out: Path, previous: Path | None, day: str | None, force: bool) -> None:
+def release_command(out: Path, previous: Path | None, day: str | None, force: bool, include: tuple[str, ...]) -> None:
     """Write a release: every export format, manifest.json and CHANGES.md in OUT/clinical-kg-<version>/.
 
     The version is the last segment of the vocabulary's owl:versionIRI. manifest.json gives the
@@ -98,19 +116,29 @@ def release_command(out: Path, previous: Path | None, day: str | None, force: bo
     --force) or the data cannot be read.
 
     \b
+    With --include hpo, the release also holds hpo.nq, the graphs `ckg import hpo` wrote into
+    the store of --store-path, and the manifest lists them with the HPO's release and licence.
+
+    \b
     Examples:
       ckg release
       ckg release --out dist --previous dist/clinical-kg-0.1.0 --date 2026-12-01
+      ckg release --include hpo --store-path kg-store
     """
     from clinical_kg.export.release import make_release
     from clinical_kg.store import curated_files
 
-    release = make_release(out, previous=previous, day=day, force=force, files=curated_files(data_location().path))
+    store_path = store_path_for_include() if include else None
+    release = make_release(out, previous=previous, day=day, force=force, files=curated_files(data_location().path),
+                           store_path=store_path, include=include)  # fmt: skip
     manifest = release.manifest
     click.echo(f"{release.folder}: clinical-kg {manifest['version']} ({manifest['date']})")
     for entry in manifest["files"]:
         click.echo(f"  {entry['path']:28} {entry['bytes']:>9} bytes  sha256 {entry['sha256']}")
     click.echo(f"  {'manifest.json':28} {(release.folder / 'manifest.json').stat().st_size:>9} bytes")
+    for graph in manifest.get("imported", []):
+        click.echo(f"imported: {graph['title']} ({graph['file_name']} sha256 {graph['file_sha256'][:12]}, licence "
+                   f"{graph['license']}): {graph['triples']} triples in {graph['file']}")  # fmt: skip
     changes = manifest["changes"]
     if changes["previous"] is None:
         click.echo("changes: first release (no previous release found)")

@@ -4,12 +4,40 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from clinical_kg.cli.group import CONTEXT, data_location, handle_errors, main, store_option
+from clinical_kg.cli.group import CONTEXT, _remember, data_location, handle_errors, main, store_option
 from clinical_kg.errors import InputError
+
+
+def include_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--include NAME`` (repeatable) and ``--store-path DIR``: imported graphs to add to an export or release."""
+    command = click.option(
+        "--store-path",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        expose_value=False,
+        callback=_remember("ckg.store_path"),
+        help="The on-disk store (env CKG_STORE_PATH) that --include reads the imported graphs from.",
+    )(command)
+    return click.option(
+        "--include",
+        multiple=True,
+        metavar="NAME",
+        help="Add the graphs of an import (hpo: the HPO and its annotations) from --store-path. Repeatable.",
+    )(command)
+
+
+def store_path_for_include() -> Path:
+    """The store that ``--include`` reads: ``--store-path`` (before or after the subcommand) or CKG_STORE_PATH."""
+    found = click.get_current_context().meta.get("ckg.store_path") or os.environ.get("CKG_STORE_PATH")
+    if not found:
+        raise InputError("--include reads the imported graphs from an on-disk store", hint="add --store-path DIR")
+    return Path(found)
 
 
 @main.group("import", context_settings=CONTEXT)

@@ -19,7 +19,10 @@ Biolink predicate and object, with
   broader Biolink predicate the vocabulary gives, such as ``biolink:related_to`` for
   ``ckg:radiatesTo``), and ``original_predicate`` the relation itself (``ckg:radiatesTo``);
 - ``primary_knowledge_source`` ``infores:clinical-kg`` (the curated graph), ``publications`` the
-  source documents (``ckgsrc:...``), ``supporting_text`` every verbatim quote,
+  source documents (``ckgsrc:...``), ``supporting_text`` every verbatim quote; for records from
+  a curated database (``evidence_kind`` ``evidence code``) ``publications`` the references they
+  cite and ``has_evidence`` their ECO evidence codes, and no supporting text (``evidence_kind``
+  lists ``quote`` for records from a text);
   ``knowledge_level`` ``knowledge_assertion``, ``agent_type`` ``manual_agent``;
 - ``negated`` ``True`` when the source denies the statement, empty otherwise (kgx reads any
   non-empty cell as true);
@@ -69,8 +72,8 @@ METADATA = "metadata.json"
 NODE_COLUMNS = ("id", "category", "name", "description", "synonym", "xref", "iri", "provided_by")
 EDGE_COLUMNS = (
     "id", "subject", "predicate", "object", "original_predicate", "primary_knowledge_source", "publications",
-    "supporting_text", "knowledge_level", "agent_type", "negated", "assertion_records", "hedge", "attributed_to",
-    "urgency", *QUALIFIERS,
+    "supporting_text", "has_evidence", "evidence_kind", "knowledge_level", "agent_type", "negated",
+    "assertion_records", "hedge", "attributed_to", "urgency", *QUALIFIERS,
 )  # fmt: skip
 PROJECT_PREFIXES = ("ckg", "ckga", "ckgid", "ckgsrc")  # the prefixes of ids, predicates and publications
 _EDGE_ID_NAMESPACE = uuid.UUID("8d0f6c5e-4a57-5a0e-9b9e-3c1c2f1e7a10")  # fixed: the same edge gets the same id
@@ -153,6 +156,12 @@ def node_rows(model: GraphModel) -> list[dict[str, object]]:
     return sorted((row(entity) for entity in model.entities), key=lambda r: str(r["id"]))
 
 
+def _publications(record: Record) -> list[URIRef]:
+    if record.from_database:
+        return list(record.references)
+    return [record.source] if record.source is not None else []
+
+
 def _record_edge(model: GraphModel, ids: dict[URIRef, str], records: list[Record]) -> dict[str, object]:
     first = records[0]
     row: dict[str, object] = {
@@ -164,8 +173,12 @@ def _record_edge(model: GraphModel, ids: dict[URIRef, str], records: list[Record
         "object": ids[first.object],
         "original_predicate": _distinct([curie(r.predicate) for r in records]),
         "primary_knowledge_source": INFORES,
-        "publications": _distinct([curie(r.source) for r in records if r.source is not None]),
+        # A text record cites its source document and quotes it; a database record cites what the
+        # database cites, with the evidence code (docs/data-model.md, "Records from a curated database").
+        "publications": _distinct([curie(p) for r in records for p in _publications(r)]),
         "supporting_text": _distinct([r.quote for r in records]),
+        "has_evidence": _distinct([curie(r.evidence_code) for r in records if r.evidence_code is not None]),
+        "evidence_kind": _distinct([r.evidence_kind for r in records]),
         "knowledge_level": KNOWLEDGE_LEVEL,
         "agent_type": AGENT_TYPE,
         "negated": first.negated,

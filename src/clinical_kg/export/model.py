@@ -40,6 +40,7 @@ XREF_PREFIXES = {
     CKG.chebi: "CHEBI",
     CKG.xref: "",
 }
+EVIDENCE_KINDS = {False: "quote", True: "evidence code"}
 QUALIFIERS = ("duration", "timing", "frequency", "dose", "population", "context", "advice")
 
 
@@ -90,6 +91,15 @@ class Record:
     attributed_to: tuple[URIRef, ...]
     urgency: URIRef | None
     qualifiers: tuple[tuple[str, str], ...] = field(default=())
+    evidence_code: URIRef | None = None
+    references: tuple[URIRef, ...] = ()
+    from_database: bool = False  # its source is a ckg:DatabaseRelease
+
+    @property
+    def evidence_kind(self) -> str:
+        """``quote`` (a verbatim quote from a text) or ``evidence code`` (an evidence code and
+        references from a curated database): what the record's evidence is (docs/data-model.md)."""
+        return EVIDENCE_KINDS[self.from_database]
 
     def qualifier(self, name: str) -> str:
         """The value of a qualifier (``duration``, ``timing``, ...), '' if absent; several joined by '|'."""
@@ -104,12 +114,16 @@ class GraphModel:
 
     @cached_property
     def entities(self) -> list[Entity]:
-        """Every ``ckgid:`` individual typed with a vocabulary class, sorted by IRI."""
+        """Every clinical entity and agent, sorted by IRI: the ``ckgid:`` individuals typed with a
+        vocabulary class, and the imported terms typed with a clinical class (``HP:``, ``OMIM:``, ...)."""
         g = self.graph
         vocab, ids = str(CKG), prefix_map()["ckgid"]
+        clinical = set(g.transitive_subjects(RDFS.subClassOf, CKG.ClinicalEntity)) | {CKG.Agent}
         found = []
         for node in sorted({s for s, o in g.subject_objects(RDF.type) if str(o).startswith(vocab)}, key=str):
-            if not isinstance(node, URIRef) or not str(node).startswith(ids):
+            if not isinstance(node, URIRef):
+                continue
+            if not str(node).startswith(ids) and not any(o in clinical for o in g.objects(node, RDF.type)):
                 continue
             types = sorted(o for o in g.objects(node, RDF.type) if str(o).startswith(vocab))
             xrefs = []
@@ -159,6 +173,9 @@ class GraphModel:
                     attributed_to=tuple(sorted(o for o in g.objects(node, CKG.attributedTo) if isinstance(o, URIRef))),
                     urgency=g.value(node, CKG.urgency),
                     qualifiers=qualifiers,
+                    evidence_code=g.value(node, CKG.evidenceCode),
+                    references=tuple(sorted(o for o in g.objects(node, CKG.reference) if isinstance(o, URIRef))),
+                    from_database=(g.value(node, CKG.source), RDF.type, CKG.DatabaseRelease) in g,
                 )
             )
         return found

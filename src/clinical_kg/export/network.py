@@ -2,7 +2,8 @@
 
 A directed multigraph: one node per entity (id its CURIE; ``label``, ``type`` the vocabulary
 class, ``category`` the Biolink class, ``iri``) and one edge per current assertion record
-between two entities (key the record's CURIE; ``relation``, ``predicate`` (Biolink), ``quote``,
+between two entities (key the record's CURIE; ``relation``, ``predicate`` (Biolink),
+``evidence_kind`` (``quote`` or ``evidence code``), ``quote``, ``evidence_code``, ``references``,
 ``source_document`` (not ``source``: node-link JSON names an edge's first node so), ``hedge``,
 ``negated``, ``attributed_to``, ``urgency`` and the qualifiers). Every attribute is present on
 every node and edge ('' when absent), so tools see one schema. Population facts
@@ -44,7 +45,10 @@ def to_network(graph: Graph) -> nx.MultiDiGraph:
         attributes = {
             "relation": curie(record.predicate),
             "predicate": biolink_curie(model.predicate(record.predicate)),
+            "evidence_kind": record.evidence_kind,
             "quote": record.quote,
+            "evidence_code": curie(record.evidence_code),
+            "references": "|".join(curie(reference) for reference in record.references),
             "source_document": curie(record.source),
             "hedge": record.hedge,
             "negated": record.negated,

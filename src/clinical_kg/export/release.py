@@ -11,7 +11,11 @@ the vocabulary's ``owl:versionIRI``):
   ``ckg stats``), every other file with its size and SHA-256 (paths relative to the folder), the
   sources with their checksums, the SHACL validation result, the changes, and the KGX export's
   Biolink domain and range advisories (edges whose categories lie outside what Biolink suggests
-  for their predicate, as ``kgx/metadata.json`` lists them).
+  for their predicate, as ``kgx/metadata.json`` lists them);
+- with ``include`` (``--include hpo``): ``<name>.nq``, the graphs that import wrote into the store
+  at ``store_path`` (each in its named graph), and in the manifest under ``imported`` each graph's
+  title, release, licence, source file and checksum, and number of triples
+  (:mod:`clinical_kg.export.imported`). The other files hold the curated graph only.
 
 The same graph and date give the same bytes: the date comes from ``date=``, else
 ``SOURCE_DATE_EPOCH``, else today (UTC). The folder is written under a temporary name and
@@ -264,6 +268,25 @@ def _kgx_advisories(folder: Path) -> dict[str, Any]:
     }
 
 
+def _write_imported(staging: Path, store_path: Path | None, include: tuple[str, ...]) -> list[dict[str, object]]:
+    """``<name>.nq`` for each import in ``include``, and what the manifest says of its graphs."""
+    if not include:
+        return []
+    from clinical_kg.export.imported import imported_graphs, write_graphs
+    from clinical_kg.store import open_store
+
+    if store_path is None:
+        raise InputError("--include reads the imported graphs from an on-disk store", hint="add --store-path DIR")
+    store = open_store(store_path).store
+    found: list[dict[str, object]] = []
+    for name in dict.fromkeys(include):
+        graphs = imported_graphs(store, [name])
+        with open(staging / f"{name}.nq", "wb") as stream:
+            counts = write_graphs(store, graphs, "nquads", stream)
+        found += [dict(graph.manifest(counts[graph.graph]), file=f"{name}.nq") for graph in graphs]
+    return found
+
+
 def make_release(
     out: Path,
     *,
@@ -271,8 +294,11 @@ def make_release(
     day: str | None = None,
     force: bool = False,
     files: list[Path] | None = None,
+    store_path: Path | None = None,
+    include: tuple[str, ...] = (),
 ) -> Release:
-    """Write a release folder of the shipped graph (or ``files``) into ``out`` and return it."""
+    """Write a release folder of the shipped graph (or ``files``) into ``out`` and return it; with
+    ``include``, also the graphs of those imports from the on-disk store at ``store_path``."""
     day = release_date(day)
     dataset = load_graph(files)
     graph = union_graph(dataset)
@@ -299,6 +325,7 @@ def make_release(
         for name, entry in FORMATS.items():
             export(dataset, name, staging / entry.default_name.rstrip("/"))
         shutil.copyfile(context_file(), staging / "context.jsonld")
+        imported = _write_imported(staging, store_path, include)
 
         counts = _counts(graph)
         changes: dict[str, Any] = {"previous": None, "previous_date": None}
@@ -334,6 +361,8 @@ def make_release(
             "changes": changes,
             "kgx": _kgx_advisories(staging / FORMATS["kgx"].default_name),
         }
+        if include:
+            manifest["imported"] = imported
         write_text(staging / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         os.chmod(staging, 0o755)
         if folder.exists():  # force: swap the old folder out, then remove it

@@ -3,7 +3,9 @@
 ``entities.csv``: iri, curie, label, type, category (Biolink), synonyms, definition, xrefs,
 broader. ``assertions.csv``: one row per current assertion record, population facts included
 (``object`` then holds the value and ``object_label`` is empty), with the evidence: negated,
-hedge, source, source_title, quote, attributed_to, urgency and the qualifiers. Identifiers are
+hedge, source, source_title, evidence_kind (``quote`` for a record taken from a text, ``evidence
+code`` for one from a curated database), quote, evidence_code and references, attributed_to,
+urgency and the qualifiers. Identifiers are
 CURIEs (``entities.csv`` gives the IRI of each); multivalued cells are joined with ``|``. Rows
 are sorted by their first column.
 """
@@ -23,7 +25,8 @@ from clinical_kg.export.model import QUALIFIERS, GraphModel, curie
 ENTITY_COLUMNS = ("iri", "curie", "label", "type", "category", "synonyms", "definition", "xrefs", "broader")
 ASSERTION_COLUMNS = (
     "assertion", "subject", "subject_label", "predicate", "predicate_label", "object", "object_label", "negated",
-    "hedge", "source", "source_title", "quote", "attributed_to", "urgency", *QUALIFIERS,
+    "hedge", "source", "source_title", "evidence_kind", "quote", "evidence_code", "references", "attributed_to",
+    "urgency", *QUALIFIERS,
 )  # fmt: skip
 
 
@@ -69,7 +72,10 @@ def assertion_rows(model: GraphModel) -> list[dict[str, str]]:
             "hedge": record.hedge,
             "source": curie(record.source),
             "source_title": model.title(record.source),
+            "evidence_kind": record.evidence_kind,
             "quote": record.quote,
+            "evidence_code": curie(record.evidence_code),
+            "references": "|".join(curie(reference) for reference in record.references),
             "attributed_to": "|".join(curie(agent) for agent in record.attributed_to),
             "urgency": curie(record.urgency),
         }

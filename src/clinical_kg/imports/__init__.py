@@ -15,6 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+SOURCES = {"hpo": ("hpo", "hpoa")}
+"""What each ``ckg import`` name brings: the datasets (``ckgds:<name>``) its graphs are versions of.
+``--include hpo`` on an export or release means these graphs."""
+
 Progress = Callable[[str, int, int], None]
 """Told (step, done, total) as an import goes; total is 0 when unknown."""
 

@@ -21,7 +21,7 @@ import pyoxigraph as ox
 
 from clinical_kg import store as stores
 from clinical_kg.errors import InputError
-from clinical_kg.imports import XSD, ImportReport, Progress, SourceReport, iri, literal, triple
+from clinical_kg.imports import SOURCES, XSD, ImportReport, Progress, SourceReport, iri, literal, triple
 from clinical_kg.namespaces import curie, prefix_map
 from clinical_kg.vocab import CKG
 
@@ -299,7 +299,7 @@ def release_lines(report: SourceReport, title: str, series: str, what: str, lice
 
 # The import -------------------------------------------------------------------------------------
 
-SERIES = ("hpo", "hpoa")
+SERIES = SOURCES["hpo"]
 
 
 def import_hpo(
