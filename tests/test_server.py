@@ -735,3 +735,19 @@ def test_load_20_clients_2000_catalogue_queries(server: Server, capsys: pytest.C
 def _threads(server: Server) -> int:
     status = Path(f"/proc/{server.process.pid}/status").read_text()
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
+
+
+def test_catalogue_pages_say_which_rows_of_how_many(server: Server) -> None:
+    path = "/queries/conditions-causing-symptom"
+    _, _, whole = get(server, path, "text/csv", symptom="radiating leg pain")
+    status, headers, page = get(server, path, "text/csv", symptom="radiating leg pain", limit="2", offset="1")
+    assert status == 200
+    lines = whole.decode().splitlines()
+    assert page.decode().splitlines() == [lines[0], *lines[2:4]]
+    assert (headers["x-ckg-total-rows"], headers["x-ckg-offset"], headers["x-ckg-limit"]) == (
+        str(len(lines) - 1),
+        "1",
+        "2",
+    )
+    status, _, body = get(server, path, symptom="radiating leg pain", limit="0")
+    assert status == 400 and body.decode().startswith("error: limit 0 is not a whole number from 1 to 100,000")

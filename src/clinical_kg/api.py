@@ -79,7 +79,8 @@ class Result(QueryResult):
     @classmethod
     def of(cls, answer: QueryResult, title: str | None = None) -> Result:
         """The result of a store's answer."""
-        return cls(answer.form, answer.variables, answer.rows, answer.boolean, answer.graph, title)
+        return cls(answer.form, answer.variables, answer.rows, answer.boolean, answer.graph, answer.total,
+                   answer.offset, title)  # fmt: skip
 
     def to_records(self, curies: bool = False) -> list[dict[str, Any]]:
         """The rows as dictionaries from variable to value.
@@ -170,12 +171,20 @@ class ClinicalKG:
 
         return list(load_catalogue().values())
 
-    def query(self, name: str, /, **params: str | Sequence[str]) -> Result:
-        """Run the catalogue question ``name``; each parameter a value or a list of values."""
+    def query(
+        self, name: str, /, *, limit: int | None = None, offset: int = 0, **params: str | Sequence[str]
+    ) -> Result:
+        """Run the catalogue question ``name``; each parameter a value or a list of values.
+
+        With ``limit`` (and ``offset``) the result holds one page of the rows, and its ``total``
+        says how many rows the whole answer has (:mod:`clinical_kg.paging`).
+        """
         from clinical_kg.catalogue import get_query, run_query
+        from clinical_kg.paging import Page
 
         values = {key: [value] if isinstance(value, str) else list(value) for key, value in params.items()}
-        return Result.of(run_query(self.kg, name, values, index=self.index), title=get_query(name).title)
+        answer = run_query(self.kg, name, values, index=self.index, page=Page(limit, offset))
+        return Result.of(answer, title=get_query(name).title)
 
     def sparql(self, text: str) -> Result:
         """Run an ad-hoc query (the project's prefixes predeclared; SERVICE, FROM and updates refused)."""

@@ -42,6 +42,7 @@ from clinical_kg import resources
 from clinical_kg.catalogue_checked import CHECKED
 from clinical_kg.errors import QueryError, TermTypeError
 from clinical_kg.namespaces import prefix_map
+from clinical_kg.paging import Page, count_text
 from clinical_kg.store import KnowledgeGraph, QueryResult
 from clinical_kg.terms import TermIndex
 
@@ -245,12 +246,21 @@ def _other_questions(exc: TermTypeError, index: TermIndex) -> str | None:
 
 
 def run_query(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None = None,
-              index: TermIndex | None = None) -> QueryResult:  # fmt: skip
-    """Run catalogue query ``name`` with parameter values (labels, synonyms, CURIEs or IRIs)."""
+              index: TermIndex | None = None, page: Page | None = None) -> QueryResult:  # fmt: skip
+    """Run catalogue query ``name`` with parameter values (labels, synonyms, CURIEs or IRIs).
+
+    With a ``page`` (:mod:`clinical_kg.paging`), only those rows are returned, and the result's
+    ``total`` says how many rows the whole answer has.
+    """
     query = get_query(name)
     form = template_form(query)  # values are bound as RDF terms, so the checked template is what runs
     text, _ = bind_parameters(query, values or {}, index or TermIndex(kg))
-    return kg.query_trusted(text, form)
+    if page is None or page.whole or form != "SELECT":
+        return kg.query_trusted(text, form)
+    result = kg.query_trusted(page.text(text), form)
+    result.total = int(kg.query_trusted(count_text(text), form).rows[0][0])
+    result.offset = page.offset
+    return result
 
 
 def catalogue_table(catalogue: dict[str, CatalogueQuery], link: str = "") -> str:

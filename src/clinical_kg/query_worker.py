@@ -43,6 +43,7 @@ from clinical_kg.catalogue import bind_parameters, get_query, load_catalogue, te
 from clinical_kg.errors import ClinicalKGError, InputError, QueryError
 from clinical_kg.layout import layout
 from clinical_kg.namespaces import prefix_map
+from clinical_kg.paging import count_text, parse_page
 from clinical_kg.results import to_csv, to_json, to_tsv
 from clinical_kg.sandbox import IsolationError, bound_resources, isolate_from_network
 from clinical_kg.sparql_safety import check_query, check_update
@@ -308,7 +309,9 @@ class Engine:
                 return self.sparql(request["query"], request.get("accept", ""), request.get("default_graphs", []),
                                    request.get("named_graphs", []), request.get("base"))  # fmt: skip
             if op == "catalogue":
-                return self.catalogue(request["name"], request.get("values", {}), request.get("accept", ""))
+                return self.catalogue(
+                    request["name"], request.get("values", {}), request.get("accept", ""), request.get("page", {})
+                )
             if op == "entity":
                 return self.entity(request["iri"])
             if op == "update":
@@ -347,14 +350,28 @@ class Engine:
                        "named_graphs": [ox.NamedNode(g) for g in named_graphs]}  # fmt: skip
         return self._run(checked.text, checked.form, accept, dataset)
 
-    def catalogue(self, name: str, values: dict[str, list[str]], accept: str) -> dict[str, Any]:
-        """A catalogue query with its parameters bound as on the command line."""
+    def catalogue(
+        self, name: str, values: dict[str, list[str]], accept: str, page: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """A catalogue query with its parameters bound as on the command line; with ``limit`` and
+        ``offset`` one page of it, the headers saying which rows of how many."""
         try:
             query = get_query(name)
         except QueryError as exc:
             return error(404, exc.message, exc.hint)
+        chosen = parse_page((page or {}).get("limit"), (page or {}).get("offset"))
         text, _ = bind_parameters(query, values, self.index)
-        return self._run(text, self.forms[name], accept, {})
+        form = self.forms[name]
+        if chosen.whole or form != "SELECT":
+            return self._run(text, form, accept, {})
+        reply = self._run(chosen.text(text), form, accept, {})
+        if reply.get("status") == 200:
+            counted = self.store.query(count_text(text), use_default_graph_as_union=False, **self.kg.dataset())
+            total = int(next(iter(counted))[0].value)
+            reply["headers"].update({"X-CKG-Total-Rows": str(total), "X-CKG-Offset": str(chosen.offset)})
+            if chosen.limit is not None:
+                reply["headers"]["X-CKG-Limit"] = str(chosen.limit)
+        return reply
 
     def _run(self, text: str, form: str, accept: str, dataset: dict) -> dict[str, Any]:
         """Run, cap at ``max_rows`` rows and ``max_bytes`` bytes (flagged in ``X-CKG-Truncated``), serialise.

@@ -75,6 +75,8 @@ class QueryResult:
     rows: list[tuple[Node | None, ...]] = field(default_factory=list)
     boolean: bool | None = None
     graph: Graph | None = None
+    total: int | None = None  # a page of a catalogue answer: the rows of the whole answer
+    offset: int = 0  # ... and how many rows come before this page
 
     def dicts(self) -> list[dict[str, Node | None]]:
         """Rows as dictionaries from variable name to term (None when unbound)."""

@@ -51,20 +51,31 @@ def queries_command() -> None:
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A parameter value: label, synonym, code, CURIE or IRI. Repeat for several.")  # fmt: skip
 @click.option("-f", "--format", "fmt", type=click.Choice(RESULT_FORMATS), default="table", show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many rows (a page of the answer).")
+@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many rows first (with --limit: the page).")
 @store_option
 @handle_errors
-def query_command(name: str, params: tuple[str, ...], fmt: str) -> None:
+def query_command(name: str, params: tuple[str, ...], fmt: str, limit: int | None, offset: int) -> None:
     """Run the catalogue query NAME with its parameters.
+
+    With --limit (and --offset), one page of the rows is printed, and stderr says which rows of
+    how many in all.
 
     \b
     Examples:
       ckg query conditions-causing-symptom --param symptom="radiating leg pain"
       ckg query differential-diagnosis -p symptoms=numbness -p symptoms=weakness --format json
+      ckg query conditions-causing-symptom --param symptom=pain --limit 100 --offset 100
     """
     from clinical_kg.results import format_result, to_table
 
-    result = open_api().query(name, **_parse_params(params))
+    result = open_api().query(name, limit=limit, offset=offset, **_parse_params(params))
     click.echo(format_result(result, fmt) if fmt != "table" else to_table(result, title=result.title), nl=False)
+    if result.total is not None:
+        first, last = result.offset + 1, result.offset + len(result.rows)
+        shown = f"rows {first:,}-{last:,}" if result.rows else "no rows"
+        more = f"; the next page: --offset {last}" if last < result.total else ""
+        click.echo(f"{shown} of {result.total:,}{more}", err=True)
 
 
 @main.command("sparql", context_settings=CONTEXT)

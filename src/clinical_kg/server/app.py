@@ -333,7 +333,8 @@ def create_app(settings: Settings) -> Any:
         values: dict[str, list[str]] = {}
         for key, value in request.query_params.multi_items():
             values.setdefault(key.strip(), []).append(value.strip())
-        job = {"op": "catalogue", "name": request.path_params["name"], "values": values,
+        page = {key: values.pop(key)[-1] for key in ("limit", "offset") if key in values}  # paging, not parameters
+        job = {"op": "catalogue", "name": request.path_params["name"], "values": values, "page": page,
                "accept": request.headers.get("accept", "")}  # fmt: skip
         return await run(request, job)
 
