@@ -584,3 +584,40 @@ def test_release_with_include_hpo_records_the_release_and_licence(imported, tmp_
     )
     plain = make_release(tmp_path / "plain", day="2026-12-04", files=files)
     assert "imported" not in plain.manifest and not (plain.folder / "hpo.nq").exists()
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The curated data (the shipped files) with the fixture imported."""
+    path = tmp_path_factory.mktemp("merged") / "kg"
+    load_store(path, resources.curated_files())
+    import_fixture(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("hpoa", ["ckgsrc:hpoa"]), ("HPO", ["ckgsrc:hpo"]), ("ckgsrc:hpoa-2025-01-16", ["ckgsrc:hpoa-2025-01-16"]),
+     ("curated", ["ckgsrc:how-to-help-muscle-spasms-in-lower-back"]),
+     ("HPO annotations (phenotype.hpoa)", ["ckgsrc:hpoa-2025-01-16"]),
+     ("muscle spasms in lower back", ["ckgsrc:how-to-help-muscle-spasms-in-lower-back"])],
+)  # fmt: skip
+def test_a_source_is_named_by_iri_series_keyword_or_title(merged: Path, text: str, expected: list[str]) -> None:
+    from clinical_kg.sources import resolve_sources
+    from clinical_kg.store import open_store
+
+    found = resolve_sources(open_store(merged), text)
+    assert [f"ckgsrc:{str(s)[len(P['ckgsrc']) :]}" for s in found] == expected
+
+
+def test_an_unknown_source_names_the_choices(merged: Path) -> None:
+    from clinical_kg.errors import UnknownTermError
+    from clinical_kg.sources import resolve_sources
+    from clinical_kg.store import open_store
+
+    with pytest.raises(UnknownTermError) as raised:
+        resolve_sources(open_store(merged), "wikipedia")
+    assert str(raised.value) == (
+        "source='wikipedia' names no source of the graph\n"
+        "  hint: name curated, hpo, hpoa, or a source's IRI, CURIE or title"
+    )

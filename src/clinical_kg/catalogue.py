@@ -214,6 +214,10 @@ def bind_parameters(
                 raise
         elif parameter.type == "choice":
             terms = [_choice(parameter, v) for v in given]
+        elif parameter.type == "source":
+            from clinical_kg.sources import resolve_sources
+
+            terms = [source for v in given for source in resolve_sources(index.kg, v, parameter.name)]
         else:
             terms = [Literal(v) for v in given]
         bound[parameter.name] = terms
