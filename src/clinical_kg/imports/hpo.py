@@ -4,7 +4,7 @@
 reader drops synonym scopes); :func:`ontology_lines` writes its terms as N-Triples;
 :func:`import_hpo` puts them, and with ``annotations`` the records of ``phenotype.hpoa``
 (:mod:`clinical_kg.imports.hpoa`), into the named graphs of this release, replacing an earlier
-import. The mapping and its reasons: ``docs/decisions/0006-hpo-import.md``.
+import. The mapping and its reasons: ``docs/decisions/0008-hpo-import.md``.
 """
 
 from __future__ import annotations

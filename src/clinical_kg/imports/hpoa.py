@@ -2,7 +2,7 @@
 
 Each row becomes a statement about the disease (``ckg:hasSymptom`` for aspect P; the features of
 aspects I, C, M, H) and its record: the release as ``ckg:source``, the cited references, the
-evidence code mapped to ECO, the qualifiers and the curations (docs/decisions/0006-hpo-import.md).
+evidence code mapped to ECO, the qualifiers and the curations (docs/decisions/0008-hpo-import.md).
 A row that cannot be imported faithfully is left out and reported with its line number.
 """
 
