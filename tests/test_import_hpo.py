@@ -27,7 +27,7 @@ from clinical_kg.imports import SourceReport
 from clinical_kg.imports.hpo import import_hpo, packaged_files, read_ontology
 from clinical_kg.imports.hpoa import RowError, _Mapper
 from clinical_kg.namespaces import prefix_map
-from clinical_kg.store import from_oxigraph, load_store
+from clinical_kg.store import default_graph_size, from_oxigraph, imported_graph_names, load_store
 from clinical_kg.validation import validate_graph
 from tests.conftest import ROOT
 
@@ -159,11 +159,8 @@ def test_fixture_rows_map_as_the_decision_record_says(imported) -> None:
             (P["OMIM"] + "616503", P["ckg"] + "medicalHistory", P["HP"] + "0100602"),
         ]
     )
-    # Curated entities with an HPO code in the file are linked to the term.
-    assert ask(path, f"SELECT ?e ?t WHERE {{ GRAPH <{HPO_GRAPH}> {{ ?e skos:exactMatch ?t }} }}") == [
-        (P["ckgid"] + "low-back-pain", P["HP"] + "0003419"),
-        (P["ckgid"] + "sciatica", P["HP"] + "0011868"),
-    ]
+    # The import writes no links: the curated data says which entity is the same as which term.
+    assert ask(path, f"SELECT ?e ?t WHERE {{ GRAPH <{HPO_GRAPH}> {{ ?e skos:exactMatch ?t }} }}") == []
 
 
 def test_fixture_terms_keep_the_hierarchy_and_synonym_scopes(imported) -> None:
@@ -193,9 +190,13 @@ def test_fixture_report_lists_every_skip_and_resolution(imported) -> None:
         "symptoms (phenotypic abnormalities, ckg:Symptom)": 102,
         "other terms (skos:Concept)": 24,
         "obsolete terms (kept as deprecated)": 1,
-        "curated entities linked (skos:exactMatch)": 2,
+        "curated entities the same as an HPO term (their skos:exactMatch)": 2,
     }
-    assert hpo.notes == ["ckgid:numbness has ckg:hpo 'HP:0033748', which names no current HPO term: not linked"]
+    assert hpo.notes == [
+        "ckgid:back-problems has ckg:hpo 'HP:0003418' (Back pain) and no skos:exactMatch to it: the catalogue keeps "
+        "the two apart",
+        "ckgid:numbness has ckg:hpo 'HP:0033748', which names no current HPO term",
+    ]
     assert (hpoa.name, hpoa.release, hpoa.read) == ("phenotype.hpoa", "2025-01-16", 24)
     assert [(s.line, s.kind, s.reason) for s in hpoa.skipped] == [
         (33, "unknown term", "hpo_id HP:0002187 is not in hp.obo"),
@@ -395,11 +396,17 @@ def test_ckg_import_hpo_prints_what_it_imported_and_skipped(tmp_path: Path) -> N
     )
     assert "  skipped (1 duplicate, 1 malformed, 1 unknown term):" in lines
     assert "    phenotype.hpoa:33: unknown term: hpo_id HP:0002187 is not in hp.obo" in lines
-    assert re.fullmatch(rf"{re.escape(str(path))}: 2,\d\d\d triples in all, import took \d+\.\d s", lines[-1])
+    curated = default_graph_size(ox.Store.read_only(str(path)))
+    imported = sum(len(Graph().parse(FIXTURE / name)) for name in ("expected-hpo.ttl", "expected-hpoa.ttl"))
+    assert re.fullmatch(
+        rf"{re.escape(str(path))}: {curated + imported:,} triples in all \({curated:,} curated, {imported:,} "
+        r"imported\), import took \d+\.\d s",
+        lines[-1],
+    )
     report = (tmp_path / "report.tsv").read_text(encoding="utf-8").splitlines()
     assert report[0] == "kind\tfile\tline\tdetail"
     assert f"skipped: duplicate\t{HPOA}\t52\tthe same annotation as line 51" in report
-    assert len(report) == 1 + 3 + 2 + 2  # 3 skipped, 2 resolved, 2 notes
+    assert len(report) == 1 + 3 + 2 + 3  # 3 skipped, 2 resolved, 3 notes
 
 
 def test_ckg_import_needs_a_store_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -448,7 +455,9 @@ def test_real_files_import_every_term_and_row_but_the_reported_skips(tmp_path: P
         assert (
             count(f"SELECT (COUNT(?r) AS ?n) WHERE {{ ?r rdf:object {term} ; ckg:source ckgsrc:hpoa-2025-01-16 }}") == n
         )
-    assert report.links == count(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{HPO_GRAPH}> {{ ?e skos:exactMatch ?t }} }}")
+    # Every curated exact match to the HPO names a current term of this release.
+    matches = "SELECT (COUNT(*) AS ?n) WHERE { ?e skos:exactMatch ?t FILTER STRSTARTS(STR(?t), STR(HP:)) }"
+    assert report.links == count(matches) == 19
 
 
 @pytest.mark.parametrize("in_memory", [True, False], ids=["copied into memory", "on disk"])
@@ -473,6 +482,38 @@ def test_ckg_validate_reads_the_imported_graphs(
     assert result.exit_code == 1, result.output
     found = json.loads(result.stdout)["results"]
     assert [(r["shape"], r["focus"]) for r in found] == [("ckgsh:Assertion-evidenceCode", str(record.value))]
+
+
+def test_a_rebuild_for_changed_curated_data_keeps_the_imported_graphs(tmp_path: Path) -> None:
+    """The store records its imports; when the curated data changes, every command that opens the
+    store rebuilds the curated part and copies the imported graphs over (nothing to import again)."""
+    from clinical_kg.store import BUILD_RECORD, ensure_store
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(CURATED, data / "curated.ttl")
+    path = tmp_path / "kg"
+    assert ensure_store(path, data_dir=data) == "built"
+    import_fixture(path)
+    before = ox.Store.read_only(str(path))
+    graphs = imported_graph_names(before)
+    imported_quads = {q for g in graphs for q in before.quads_for_pattern(None, None, None, g)}
+    del before
+    record = json.loads((path / BUILD_RECORD).read_text(encoding="utf-8"))
+    assert [(entry["graph"], Path(entry["file"]).name) for entry in record["imported"]] == [
+        (HPO_GRAPH, "hp.obo"),
+        (HPOA_GRAPH, "phenotype.hpoa"),
+    ]
+    assert ensure_store(path, data_dir=data) == "current"
+    with open(data / "curated.ttl", "a", encoding="utf-8") as handle:
+        handle.write('\nckgid:sciatica skos:altLabel "sciatic pain"@en .\n')
+    assert ensure_store(path, data_dir=data) == "rebuilt"
+    after = ox.Store.read_only(str(path))
+    assert imported_graph_names(after) == graphs
+    assert {q for g in graphs for q in after.quads_for_pattern(None, None, None, g)} == imported_quads
+    assert ox.Quad(ox.NamedNode(P["ckgid"] + "sciatica"), ox.NamedNode(P["skos"] + "altLabel"),
+                   ox.Literal("sciatic pain", language="en")) in after  # fmt: skip
+    assert json.loads((path / BUILD_RECORD).read_text(encoding="utf-8"))["imported"] == record["imported"]
 
 
 # Exports and releases -------------------------------------------------------------------------
@@ -544,7 +585,8 @@ def test_export_with_include_hpo_adds_the_imported_graphs(imported, tmp_path: Pa
     written = out.read_bytes()
     curated = nquads(load_dataset(data_dir=data))
     assert written.startswith(curated)
-    imported_quads = {q for q in ox.Store.read_only(str(path)) if q.graph_name != ox.DefaultGraph()}
+    store = ox.Store.read_only(str(path))
+    imported_quads = {q for g in imported_graph_names(store) for q in store.quads_for_pattern(None, None, None, g)}
     assert set(ox.parse(written[len(curated) :], format=ox.RdfFormat.N_QUADS)) == imported_quads
     # The same import in another store gives the same bytes.
     other = fresh_store(tmp_path / "other")

@@ -43,7 +43,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -181,9 +181,7 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
 
     def imported_graphs(self) -> list[ox.NamedNode]:
         """The named graphs of the databases imported into the store (``ckg import``), sorted."""
-        return sorted(
-            (row[0] for row in self.store.query(IMPORTED_GRAPHS_QUERY) if isinstance(row[0], ox.NamedNode)), key=str
-        )
+        return imported_graph_names(self.store)
 
     def dataset(self) -> dict[str, list[ox.NamedNode | ox.DefaultGraph]]:
         """What queries read: the default graph and the imported graphs (keyword arguments of ``Store.query``).
@@ -227,7 +225,8 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
         return self._memory
 
     def __len__(self) -> int:
-        return default_graph_size(self.store)  # named graphs hold copies (clinical_kg.layout)
+        # what queries read: named graphs hold copies of the curated files (clinical_kg.layout)
+        return default_graph_size(self.store) + sum(graph_size(self.store, g) for g in self.imported_graphs())
 
     def load(self, paths: Iterable[Path]) -> None:
         for path in paths:
@@ -444,7 +443,11 @@ def data_digest(data_dir: Path | None = None) -> str:
 
 
 def load_store(
-    path: Path, files: Sequence[Path] | None = None, progress: Progress | None = None, data_dir: Path | None = None
+    path: Path,
+    files: Sequence[Path] | None = None,
+    progress: Progress | None = None,
+    data_dir: Path | None = None,
+    keep_imports: bool = False,
 ) -> int:
     """Build the on-disk store at ``path`` from ``files`` (default: the vocabulary and the curated data).
 
@@ -454,22 +457,25 @@ def load_store(
     is built in a new sibling folder, flushed, reopened and counted, its build record written
     (with the checksum of the curated data of ``data_dir`` when it holds all of it), and only then
     renamed into place, replacing the store there (T17: a killed bulk load keeps nothing, and a
-    killed ``ckg load`` leaves the previous store as it was). Returns the number of triples in the
-    default graph.
+    killed ``ckg load`` leaves the previous store as it was). With ``keep_imports``, the graphs
+    ``ckg import`` wrote into the store there are copied into the new one (and stay in its build
+    record); without, they are gone and the database must be imported again. Returns the number
+    of triples in the default graph.
     """
     parts = layout(files if files is not None else curated_files(data_dir))
     formats = [rdf_format(part.path) for part in parts]
     sizes = [part.path.stat().st_size for part in parts]
     path.parent.mkdir(parents=True, exist_ok=True)
     with store_lock(path):
-        return _load_store_locked(path, parts, formats, sizes, progress, data_dir)
+        return _load_store_locked(path, parts, formats, sizes, progress, data_dir, keep_imports)
 
 
 def _load_store_locked(
     path: Path, parts: list[Part], formats: list[tuple[ox.RdfFormat, bool]], sizes: list[int],
-    progress: Progress | None, data_dir: Path | None,
+    progress: Progress | None, data_dir: Path | None, keep_imports: bool,
 ) -> int:  # fmt: skip
     _remove_abandoned_loads(path)
+    kept = read_build_record(path).get("imported", []) if keep_imports and _is_store(path) else []
     partial = _new_partial(path)
     try:
         store = ox.Store(str(partial))
@@ -477,13 +483,18 @@ def _load_store_locked(
         for part, (fmt, gz), size in zip(parts, formats, sizes, strict=True):
             _load_one(store, part, fmt, gz, done, sum(sizes), progress)
             done += size
+        if kept:
+            old = ox.Store.read_only(str(path))
+            for graph in imported_graph_names(old):
+                store.bulk_extend(old.quads_for_pattern(None, None, None, graph))
+            del old
         store.flush()
         del store
         count = default_graph_size(ox.Store.read_only(str(partial)))  # reopens: the folder is a whole store
         statements = (_has_statement(p.path, *f) for p, f in zip(parts, formats, strict=True))
         if count == 0 and sum(sizes) > 0 and any(statements):
             raise InputError(f"the load into {path} gave an empty store", hint="check the files")
-        _write_build_record(partial, parts, data_dir)
+        _write_build_record(partial, parts, data_dir, kept)
         _swap_into_place(partial, path)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
@@ -491,12 +502,36 @@ def _load_store_locked(
 
 
 def default_graph_size(store: ox.Store) -> int:
-    """The number of triples in a store's default graph (what the catalogue and plain queries read)."""
+    """The number of triples in a store's default graph (the curated graph, which queries read)."""
     solution = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))
     return int(solution[0].value)
 
 
-def _write_build_record(folder: Path, parts: list[Part], data_dir: Path | None) -> None:
+def graph_size(store: ox.Store, graph: ox.NamedNode) -> int:
+    """The number of triples in one named graph of a store."""
+    solution = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=graph)))
+    return int(solution[0].value)
+
+
+def imported_graph_names(store: ox.Store) -> list[ox.NamedNode]:
+    """The named graphs ``ckg import`` wrote into a store (their dataset node is a version of a source), sorted."""
+    return sorted((row[0] for row in store.query(IMPORTED_GRAPHS_QUERY) if isinstance(row[0], ox.NamedNode)), key=str)
+
+
+def read_build_record(path: Path) -> dict[str, Any]:
+    """The build record of the store at ``path`` (what it was built from), or an InputError."""
+    try:
+        return json.loads((path / BUILD_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(
+            f"{path} has no readable build record ({BUILD_RECORD}), so whether it holds the current data is unknown",
+            hint=f"rebuild it: ckg load [FILE...] --store-path {path}",
+        ) from None
+
+
+def _write_build_record(
+    folder: Path, parts: list[Part], data_dir: Path | None, imported: list[dict[str, Any]] | None = None
+) -> None:
     curated = {p.resolve() for p in shipped_files(data_dir)}
     loaded = {p.path.resolve() for p in parts}
     record = {
@@ -513,6 +548,8 @@ def _write_build_record(folder: Path, parts: list[Part], data_dir: Path | None) 
             }
             for p in parts
         ],
+        # the graphs of imported databases (ckg import), kept when the curated data is reloaded
+        "imported": imported or [],
     }
     (folder / BUILD_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
@@ -522,19 +559,14 @@ def ensure_store(path: Path, files: Sequence[Path] | None = None, data_dir: Path
 
     A missing or empty folder is built from ``files`` (default: the vocabulary and the curated data
     of ``data_dir``). A store built from the curated data alone is rebuilt when the data changed
-    since; a store that also holds other files is refused then (they may be gone), as is a folder
-    without a build record. A store built without the curated data is left as it is.
+    since, keeping the graphs ``ckg import`` added; a store that also holds other files is refused
+    then (they may be gone), as is a folder without a build record. A store built without the
+    curated data is left as it is.
     """
     if not _is_store(path):
         load_store(path, files, data_dir=data_dir)
         return "built"
-    try:
-        record = json.loads((path / BUILD_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise InputError(
-            f"{path} has no readable build record ({BUILD_RECORD}), so whether it holds the current data is unknown",
-            hint=f"rebuild it: ckg load [FILE...] --store-path {path}",
-        ) from None
+    record = read_build_record(path)
     if record.get("data_sha256") is None or record["data_sha256"] == data_digest(data_dir):
         return "current"
     others = [f["path"] for f in record.get("files", []) if not f.get("curated")]
@@ -543,8 +575,9 @@ def ensure_store(path: Path, files: Sequence[Path] | None = None, data_dir: Path
             f"{path} was built from other data than that in {resources.data_dir(data_dir)} now",
             hint=f"load it again: ckg load {' '.join(others)} --store-path {path}",
         )
-    load_store(path, data_dir=data_dir)
+    load_store(path, data_dir=data_dir, keep_imports=True)
     return "rebuilt"
+
 
 def _new_partial(path: Path) -> Path:
     """A new build folder beside the store, named with this process's id (see _remove_abandoned_loads)."""
@@ -573,6 +606,7 @@ def replace_graphs(
     drop: Collection[str],
     graphs: Sequence[tuple[str, Iterable[str]]],
     progress: Callable[[str], None] | None = None,
+    imported: Sequence[dict[str, Any]] = (),
 ) -> int:
     """Rebuild the on-disk store at ``path`` without the named graphs ``drop`` and with ``graphs`` added.
 
@@ -582,13 +616,16 @@ def replace_graphs(
     default graph, other named graphs) is copied over. As in :func:`load_store`, the new store is
     built in a folder beside the old one, checked and renamed into place under the store's lock:
     a killed rebuild leaves the old store as it was. ``progress`` is told the name of each step.
-    Returns the number of quads of the new store.
+    The build record goes with the store, its ``imported`` list without the graphs dropped or
+    replaced and with ``imported`` (one entry per graph added: its ``graph`` IRI and what it was
+    imported from). Returns the number of quads of the new store.
     """
     step = progress or (lambda _name: None)
     with store_lock(path):
         if not _is_store(path):
             raise InputError(f"{path} is not an Oxigraph store", hint="build one with `ckg load`")
         _remove_abandoned_loads(path)
+        record = read_build_record(path)
         partial = _new_partial(path)
         try:
             new = ox.Store(str(partial))
@@ -612,6 +649,9 @@ def replace_graphs(
             new.flush()
             del new
             count = len(ox.Store.read_only(str(partial)))
+            kept = [entry for entry in record.get("imported", []) if entry.get("graph") not in replaced]
+            record["imported"] = sorted([*kept, *imported], key=lambda entry: str(entry.get("graph")))
+            (partial / BUILD_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
             _swap_into_place(partial, path)
         finally:
             shutil.rmtree(partial, ignore_errors=True)

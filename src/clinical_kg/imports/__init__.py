@@ -81,9 +81,9 @@ class ImportReport:
     store: str
     sources: list[SourceReport] = field(default_factory=list)
     dropped_graphs: list[str] = field(default_factory=list)
-    links: int = 0
-    unlinked: list[str] = field(default_factory=list)
-    quads: int = 0
+    links: int = 0  # curated entities the same as an imported term
+    curated: int = 0  # triples of the curated graph (the store's default graph)
+    imported: int = 0  # triples of every imported graph of the store
     seconds: float = 0.0
 
 
@@ -120,7 +120,10 @@ def format_report(report: ImportReport, shown: int = 20) -> str:
         from clinical_kg.namespaces import curie as short
 
         lines.append("replaced: " + ", ".join(short(g) or g for g in report.dropped_graphs))
-    lines.append(f"{report.store}: {report.quads:,} triples in all, import took {report.seconds:.1f} s")
+    lines.append(
+        f"{report.store}: {report.curated + report.imported:,} triples in all ({report.curated:,} curated, "
+        f"{report.imported:,} imported), import took {report.seconds:.1f} s"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -38,7 +38,7 @@ HPO_LICENSE = "https://hpo.jax.org/app/license"
 SYMPTOMS = "symptoms (phenotypic abnormalities, ckg:Symptom)"
 CONCEPTS = "other terms (skos:Concept)"
 OBSOLETE = "obsolete terms (kept as deprecated)"
-LINKED = "curated entities linked (skos:exactMatch)"
+LINKED = "curated entities the same as an HPO term (their skos:exactMatch)"
 _RELEASE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _HPO_ID = re.compile(r"^HP:\d{7}$")
 
@@ -220,10 +220,8 @@ def term_iri(term_id: str) -> str:
     return iri(prefix_map()["HP"] + term_id[3:])
 
 
-def ontology_lines(ontology: Ontology, report: SourceReport, curated: list[tuple[str, str]]) -> Iterator[str]:
-    """The N-Triples of the ontology's graph: its dataset and source nodes, every term, and the
-    ``skos:exactMatch`` links from the curated entities with ``ckg:hpo`` codes (``curated``:
-    entity IRI, code pairs)."""
+def ontology_lines(ontology: Ontology, report: SourceReport) -> Iterator[str]:
+    """The N-Triples of the ontology's graph: its dataset and source nodes and every term."""
     yield from release_lines(
         report, "Human Phenotype Ontology", "hpo", "the Human Phenotype Ontology", ontology.license
     )
@@ -262,15 +260,34 @@ def ontology_lines(ontology: Ontology, report: SourceReport, curated: list[tuple
                 continue
             same_class = kind == "symptom" and ontology.kind(parent) == "symptom"
             yield triple(subject, iri(CKG.broader if same_class else SKOS + "broader"), term_iri(parent))
-    for entity, code in curated:
+
+
+def check_links(ontology: Ontology, report: SourceReport, curated: CuratedLinks) -> None:
+    """Count the curated entities that are the same as an HPO term of this release, and note the rest.
+
+    The curated data says which entity is the same as which HPO term (``skos:exactMatch``, checked
+    against the term's name by the tests of the data); the catalogue treats them as one term. An
+    HPO code (``ckg:hpo``) alone links nothing: it may name a broader or narrower term (herniated
+    disc's HP:0008441 is "Herniation of intervertebral nuclei", where "Herniated disc" is only a
+    broad synonym). Noted: exact matches to no current term, and codes without an exact match.
+    """
+    for entity, target in curated.matches:
+        code = "HP:" + target.rsplit("_", 1)[1]
+        term = ontology.terms.get(code)
+        if term is None or term.obsolete:
+            report.notes.append(f"{curie(entity) or entity} skos:exactMatch {code}, which names no current HPO term")
+        else:
+            report.counts[LINKED] += 1
+    matched = set(curated.matches)
+    for entity, code in curated.codes:
         found, _why = ontology.resolve(code)
         if found is None:
+            report.notes.append(f"{curie(entity) or entity} has ckg:hpo {code!r}, which names no current HPO term")
+        elif (entity, term_iri(found)[1:-1]) not in matched:
             report.notes.append(
-                f"{curie(entity) or entity} has ckg:hpo {code!r}, which names no current HPO term: not linked"
+                f"{curie(entity) or entity} has ckg:hpo {code!r} ({ontology.terms[found].name}) and no "
+                "skos:exactMatch to it: the catalogue keeps the two apart"
             )
-            continue
-        report.counts[LINKED] += 1
-        yield triple(iri(entity), iri(SKOS + "exactMatch"), term_iri(found))
 
 
 def release_lines(report: SourceReport, title: str, series: str, what: str, license_iri: str) -> Iterator[str]:
@@ -339,14 +356,21 @@ def import_hpo(
     if not stores._is_store(store_path):
         tell("building the store from the curated data", 0, 0)
         stores.load_store(store_path, stores.curated_files(data_dir))
-    curated, earlier = _curated_codes_and_earlier_imports(store_path)
+    curated, earlier = _curated_links_and_earlier_imports(store_path)
     report.dropped_graphs = sorted(earlier)
-    graphs.append((hpo_report.graph, ontology_lines(ontology, hpo_report, curated)))
+    check_links(ontology, hpo_report, curated)
+    graphs.append((hpo_report.graph, ontology_lines(ontology, hpo_report)))
     if annotations:
         graphs.append((hpoa_report.graph, annotation_lines(hpoa, ontology, hpoa_report, tell)))
-    report.quads = stores.replace_graphs(store_path, earlier, graphs, lambda step: tell(step, 0, 0))
+    imported = [
+        {"graph": source.graph, "file": source.file, "sha256": source.sha256, "release": source.release}
+        for source in report.sources
+    ]
+    stores.replace_graphs(store_path, earlier, graphs, lambda step: tell(step, 0, 0), imported)
     report.links = hpo_report.counts[LINKED]
-    report.unlinked = [note for note in hpo_report.notes if "not linked" in note]
+    store = ox.Store.read_only(str(store_path))
+    report.curated = stores.default_graph_size(store)
+    report.imported = sum(stores.graph_size(store, graph) for graph in stores.imported_graph_names(store))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -356,16 +380,29 @@ PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT DISTINCT ?graph WHERE { GRAPH ?graph { ?graph dcterms:isVersionOf ?series } VALUES ?series { $SERIES } }
 """
 _CODES_QUERY = "SELECT DISTINCT ?entity ?code WHERE { ?entity <https://w3id.org/clinical-kg/vocab/hpo> ?code }"
+_MATCHES_QUERY = """
+SELECT DISTINCT ?entity ?term WHERE {
+  ?entity <http://www.w3.org/2004/02/skos/core#exactMatch> ?term
+  FILTER (STRSTARTS(STR(?term), "http://purl.obolibrary.org/obo/HP_"))
+}
+"""
 
 
-def _curated_codes_and_earlier_imports(store_path: Path) -> tuple[list[tuple[str, str]], set[str]]:
-    """The curated entities' HPO codes, and the graphs of earlier HPO imports, read from the store."""
+@dataclass(frozen=True)
+class CuratedLinks:
+    """What the curated graph says of HPO terms: (entity, ``ckg:hpo`` code) and (entity, exact match IRI) pairs."""
+
+    codes: list[tuple[str, str]]
+    matches: list[tuple[str, str]]
+
+
+def _curated_links_and_earlier_imports(store_path: Path) -> tuple[CuratedLinks, set[str]]:
+    """The curated entities' HPO codes and exact matches (default graph), and the graphs of earlier HPO imports."""
     store = ox.Store.read_only(str(store_path))
     series = " ".join(iri(prefix_map()["ckgds"] + name) for name in SERIES)
     earlier = {row[0].value for row in store.query(_EARLIER_QUERY.replace("$SERIES", series))}
-    codes = sorted(
-        (row[0].value, row[1].value)
-        for row in store.query(_CODES_QUERY, use_default_graph_as_union=True)
-        if isinstance(row[0], ox.NamedNode)
-    )
-    return codes, earlier
+
+    def pairs(query: str) -> list[tuple[str, str]]:
+        return sorted((row[0].value, row[1].value) for row in store.query(query) if isinstance(row[0], ox.NamedNode))
+
+    return CuratedLinks(pairs(_CODES_QUERY), pairs(_MATCHES_QUERY)), earlier
