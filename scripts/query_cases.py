@@ -4,9 +4,11 @@ Usage:
   python scripts/query_cases.py [QUERY...]                 what changed, case by case (nothing written)
   python scripts/query_cases.py QUERY... --write           write the new rows into tests/queries/QUERY.yaml
   python scripts/query_cases.py QUERY --add NAME [-p KEY=VALUE ...] [--write]   a new case
+  python scripts/query_cases.py --hpo [QUERY...] [--write] ...   the same for tests/queries/hpo/
 
 ``tests/queries/<query>.yaml`` holds the exact rows each case must give (tests/test_catalogue.py
-checks them on both stores). When the data or a query changes, this prints every row a case
+checks them on both stores; ``tests/queries/hpo/<query>.yaml`` the rows on the shipped data with the
+HPO fixture imported, tests/test_import_hpo.py). When the data or a query changes, this prints every row a case
 gains or loses, so that each one can be read against the source text before ``--write`` takes
 it; a row that has not been read has no place in a case file. Rows are run on the Oxigraph store
 and must be the same on the memory store (the script stops otherwise). Cases that expect an
@@ -26,6 +28,11 @@ CASES = ROOT / "tests" / "queries"
 HEADER = (
     "# Exact expected rows of queries/{name}.rq on the shipped data (both stores).\n"
     "# Reviewed against the source text; see tests/test_catalogue.py.\n"
+)
+HPO_CASES = CASES / "hpo"
+HPO_HEADER = (
+    "# Exact expected rows of queries/{name}.rq on the shipped data with the HPO fixture imported\n"
+    "# (tests/fixtures/hpo), on both stores. Reviewed against the fixture's rows; see tests/test_import_hpo.py.\n"
 )
 
 
@@ -59,17 +66,28 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="write the new rows into the case files")
     parser.add_argument("--add", metavar="NAME", help="add a case named NAME to the one QUERY given")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="a parameter of --add")
+    parser.add_argument("--hpo", action="store_true", help="the cases of tests/queries/hpo/ (the HPO fixture imported)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(ROOT))
     from clinical_kg.store import open_graph
 
-    stores = {name: open_graph(name) for name in ("oxigraph", "memory")}
-    names = args.queries or sorted(p.stem for p in CASES.glob("*.yaml"))
+    cases, header = (HPO_CASES, HPO_HEADER) if args.hpo else (CASES, HEADER)
+    if args.hpo:
+        import tempfile
+
+        from tests.conftest import with_hpo_fixture
+
+        folder = tempfile.mkdtemp(prefix="query-cases-hpo-")
+        stores = {name: with_hpo_fixture(name, Path(folder)) for name in ("oxigraph", "memory")}
+    else:
+        stores = {name: open_graph(name) for name in ("oxigraph", "memory")}
+    names = args.queries or sorted(p.stem for p in cases.glob("*.yaml"))
     if args.add and len(names) != 1:
         parser.error("--add takes exactly one QUERY")
     for name in names:
-        path = CASES / f"{name}.yaml"
+        path = cases / f"{name}.yaml"
         document = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {"query": name, "cases": []}
         if args.add:
             params: dict[str, list[str] | str] = {}
@@ -92,7 +110,7 @@ def main() -> int:
             case["rows"] = new
         if args.write:
             text = yaml.safe_dump(document, allow_unicode=True, width=110, sort_keys=False)
-            path.write_text(HEADER.format(name=name) + text, encoding="utf-8")
+            path.write_text(header.format(name=name) + text, encoding="utf-8")
     return 0
 
 

@@ -21,8 +21,32 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT.parent / "shared" / "sources"
 SOURCE_TEXT = SOURCES / "how-to-help-muscle-spasms-in-lower-back.txt"
 
+HPO_FIXTURE = ROOT / "tests" / "fixtures" / "hpo"
+
 _graphs: dict[str, KnowledgeGraph] = {}
 _indexes: dict[str, TermIndex] = {}
+
+
+def with_hpo_fixture(store: str, folder: Path) -> KnowledgeGraph:
+    """The shipped graph with the HPO fixture (tests/fixtures/hpo) imported.
+
+    On Oxigraph, as users get it: ``ckg import hpo --annotations`` into an on-disk store built in
+    ``folder``. On rdflib, the shipped files and the graphs that import must give
+    (``expected-hpo.ttl``, ``expected-hpoa.ttl``, checked by tests/test_import_hpo.py).
+    """
+    from clinical_kg.resources import curated_files
+
+    if store == "oxigraph":
+        from clinical_kg.imports.hpo import import_hpo
+        from clinical_kg.store import load_store, open_store
+
+        path = Path(folder) / "kg"
+        load_store(path, curated_files())
+        import_hpo(path, annotations=True, obo=HPO_FIXTURE / "hp.obo", hpoa=HPO_FIXTURE / "phenotype.hpoa")
+        return open_store(path)
+    kg = STORES[store]()
+    kg.load([*curated_files(), HPO_FIXTURE / "expected-hpo.ttl", HPO_FIXTURE / "expected-hpoa.ttl"])
+    return kg
 
 
 def shipped(store: str) -> KnowledgeGraph:

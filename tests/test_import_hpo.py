@@ -637,6 +637,55 @@ def merged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# The catalogue across sources: tests/queries/hpo/<query>.yaml on the shipped data with the fixture imported.
+
+HPO_CASES = ROOT / "tests" / "queries" / "hpo"
+
+
+def hpo_cases() -> list[tuple[str, dict]]:
+    import yaml
+
+    return [
+        (path.stem, case)
+        for path in sorted(HPO_CASES.glob("*.yaml"))
+        for case in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+    ]
+
+
+@pytest.fixture(scope="module", params=["oxigraph", "memory"])
+def with_hpo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The shipped graph with the fixture imported (conftest.with_hpo_fixture), and its term index."""
+    from clinical_kg.terms import TermIndex
+    from tests.conftest import with_hpo_fixture
+
+    kg = with_hpo_fixture(request.param, tmp_path_factory.mktemp("with-hpo"))
+    return kg, TermIndex(kg)
+
+
+def test_every_hpo_case_file_names_a_query() -> None:
+    from clinical_kg.catalogue import load_catalogue
+
+    assert {path.stem for path in HPO_CASES.glob("*.yaml")} <= set(load_catalogue())
+
+
+@pytest.mark.parametrize(("query", "case"), hpo_cases(), ids=lambda v: v if isinstance(v, str) else v["name"])
+def test_hpo_case(query: str, case: dict, with_hpo) -> None:
+    from clinical_kg import errors
+    from clinical_kg.catalogue import run_query
+    from clinical_kg.results import compact
+
+    kg, index = with_hpo
+    params = {k: v if isinstance(v, list) else [v] for k, v in (case.get("params") or {}).items()}
+    if "error" in case:
+        with pytest.raises(getattr(errors, case["error"])) as caught:
+            run_query(kg, query, params, index=index)
+        assert str(caught.value) == case["message"].rstrip("\n")
+        return
+    result = run_query(kg, query, params, index=index)
+    rows = [{var: compact(term) for var, term in row.items() if term is not None} for row in result.dicts()]
+    assert rows == case["rows"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("hpoa", ["ckgsrc:hpoa"]), ("HPO", ["ckgsrc:hpo"]), ("ckgsrc:hpoa-2025-01-16", ["ckgsrc:hpoa-2025-01-16"]),

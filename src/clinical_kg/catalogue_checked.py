@@ -7,19 +7,19 @@ looks a template up here and checks any text that is not listed when it runs.
 
 CHECKED: dict[str, str] = {
     "aa37d9f6a9434ce3e686433b93fc8b0604357c56c3f7cb667bb928ff6c99fc23": "SELECT",  # adverse-effects-of-treatment
-    "38c093611e808e3ce0aaef4a6d034a69ecb8e944a4a10558eb55c6452a7e910d": "SELECT",  # assertions
+    "e6943b4aa2aa416c08bfe063730beb5dfdbd614d5ca5023cb30ca263748d800d": "SELECT",  # assertions
     "e122afe797ca99c08474903fd8fc3f5315649b80c826c69dac96b9404905e225": "SELECT",  # causes-of-condition
-    "ad8c710e597c9b109ba714155a6d9584d830225c44ccd78f831ddfd64e48042e": "SELECT",  # conditions-causing-symptom
-    "d3eab117763f7371f7acbcca4a708f9d4a7299b86d98fd0a834758d55d532fbf": "SELECT",  # conditions-causing-symptom-chains
+    "b3dad55b891743e7d90b67b50d1f42c0405500e1f051e550e2faa971b269a7bb": "SELECT",  # conditions-causing-symptom
+    "7f54bf41ac509fab5636779121c7587f436139e838595cad634cf5ece60a0f7b": "SELECT",  # conditions-causing-symptom-chains
     "45ef3d312b2fa28293066e728ee6faf80b11068df05546134dc1f59ece763471": "SELECT",  # conditions-treated-by
     "7452e9522cfd7f7d940673b8f762d008556aa46af976df3893a7c25c7271d647": "SELECT",  # conflicts
-    "a7e934eb471190f76b6787988dc873ee78e39817d7ec3cae3908201a26fa909f": "SELECT",  # differential-diagnosis
-    "f2629edfc41a6ecc3521107c149de65f03428e35ccb40324a1ad7a28d186bd9f": "SELECT",  # evidence-for
+    "d50ad193cf6ce146f57a8fbcf7a3b22afc1905af40591c9f2ebdfb41950c828e": "SELECT",  # differential-diagnosis
+    "c84fa9920c730bb9cebdbab2d965504b826309e4013962ab9c556baf9a90bf5b": "SELECT",  # evidence-for
     "1fc88aea7ba7f56c1d596a01d3cd98e5f55cc3f5ec37917d92f797d4c2d57f44": "SELECT",  # prevention-for-condition
     "560547d050d8011795029e829abc91f8f38e2907be681a99aa9e086d7acb6b0b": "SELECT",  # prevention-for-condition-chains
     "68c08aeb23a11542d43029c82903d86bb9a74d5fe4f248b89f7bc9c6adce6115": "SELECT",  # red-flags
-    "a4b245f466692e76442f45a42fdeb6944c0cad85d8a5be398b0cded95744e1db": "SELECT",  # symptoms-of-condition
-    "6b9c2f544bf584aa4c56d506930be3298aa6f70d7556607da7a982a7c8ae545a": "SELECT",  # symptoms-of-condition-chains
+    "afa5551e2da29e56859dd49df063ac9b499a800b362e7b09bb94f4bf969aa909": "SELECT",  # symptoms-of-condition
+    "764141ddacbc6a247f726db8db3266fc121742ad06af2d1cde9a026b32731fe9": "SELECT",  # symptoms-of-condition-chains
     "519a9e989a7b0b5817c14471060bafa8da1f2848f42f7c632eb8db81de112179": "SELECT",  # treatments-for-condition
     "ffd1c75902d4d6ae07816a90d7ae3472dd3bcab9dd4f370a5e33fe30db87cd87": "SELECT",  # treatments-for-condition-chains
 }

@@ -112,12 +112,16 @@ def fit_widths(natural: list[int], floors: list[int], available: int, weights: l
 
 # The columns of one link of a row (docs/data-model.md): subject1, relation1, ..., quote3; the
 # conflicts query also numbers the record and its negation.
-_LINK_NAMES = ("assertion", "subject", "relation", "object", "negated", "hedge", "source", "quote")
+_LINK_NAMES = (
+    "assertion", "subject", "relation", "object", "negated", "hedge", "source", "quote", "evidenceCode", "reference",
+    "frequency",
+)  # fmt: skip
 _LINK_COLUMN = re.compile(r"^(" + "|".join(_LINK_NAMES) + r")([1-9])$")
 
 
 def _link_text(number: int, parts: dict[str, str]) -> str:
-    """One link of a row for people: "1. subject relation object [hedge]", then its quote and source."""
+    """One link of a row for people: "1. subject relation object [hedge]", then its evidence (the quote of a
+    text, or the evidence code, reference and frequency of a database record) and source."""
     head = " ".join(p for p in (parts.get("subject"), parts.get("relation"), parts.get("object")) if p)
     extra = [parts["hedge"]] if parts.get("hedge") else []
     extra += ["negated"] if parts.get("negated") == "true" else []
@@ -126,6 +130,10 @@ def _link_text(number: int, parts: dict[str, str]) -> str:
         text += f" {parts['assertion']}"
     if parts.get("quote"):
         text += f"\n“{parts['quote']}” {parts.get('source', '')}".rstrip()
+    elif parts.get("evidenceCode"):
+        frequency = f"frequency {parts['frequency']}" if parts.get("frequency") else ""
+        evidence = [parts["evidenceCode"], parts.get("reference", ""), frequency, parts.get("source", "")]
+        text += "\n" + ", ".join(e for e in evidence if e)
     return text
 
 
