@@ -86,7 +86,8 @@ def run_step(name: str, store: Path) -> list[dict[str, Any]]:
         seconds = time.perf_counter() - start
         size = sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
         records = sum(n for what, n in report.sources[1].counts.items() if what.startswith("aspect"))
-        return [_record("import", seconds, records), {"operation": "store size", "bytes": size, "triples": report.curated + report.imported}]
+        triples = report.curated + report.imported
+        return [_record("import", seconds, records), {"operation": "store size", "bytes": size, "triples": triples}]
     if name == "reopen":
         from clinical_kg.store import open_store
 
