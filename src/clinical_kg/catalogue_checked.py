@@ -13,7 +13,7 @@ CHECKED: dict[str, str] = {
     "7f54bf41ac509fab5636779121c7587f436139e838595cad634cf5ece60a0f7b": "SELECT",  # conditions-causing-symptom-chains
     "45ef3d312b2fa28293066e728ee6faf80b11068df05546134dc1f59ece763471": "SELECT",  # conditions-treated-by
     "7452e9522cfd7f7d940673b8f762d008556aa46af976df3893a7c25c7271d647": "SELECT",  # conflicts
-    "d50ad193cf6ce146f57a8fbcf7a3b22afc1905af40591c9f2ebdfb41950c828e": "SELECT",  # differential-diagnosis
+    "7c650ad189f51426d94b4abccfbad55524a472dccdf63382a571f40fd64d0b37": "SELECT",  # differential-diagnosis
     "c84fa9920c730bb9cebdbab2d965504b826309e4013962ab9c556baf9a90bf5b": "SELECT",  # evidence-for
     "1fc88aea7ba7f56c1d596a01d3cd98e5f55cc3f5ec37917d92f797d4c2d57f44": "SELECT",  # prevention-for-condition
     "560547d050d8011795029e829abc91f8f38e2907be681a99aa9e086d7acb6b0b": "SELECT",  # prevention-for-condition-chains
