@@ -686,6 +686,39 @@ def test_hpo_case(query: str, case: dict, with_hpo) -> None:
     assert rows == case["rows"]
 
 
+@pytest.fixture(scope="module")
+def with_hpo_on_disk(tmp_path_factory: pytest.TempPathFactory):
+    """The shipped graph with the fixture imported, on Oxigraph (as users get it), and its term index."""
+    from clinical_kg.terms import TermIndex
+    from tests.conftest import with_hpo_fixture
+
+    kg = with_hpo_fixture("oxigraph", tmp_path_factory.mktemp("with-hpo-on-disk"))
+    return kg, TermIndex(kg)
+
+
+def shipped_cases() -> list[tuple[str, dict]]:
+    from tests.test_catalogue import load_cases
+
+    return [(query, case) for query, case in load_cases() if "error" not in case]
+
+
+@pytest.mark.parametrize(("query", "case"), shipped_cases(), ids=lambda v: v if isinstance(v, str) else v["name"])
+def test_curated_rows_are_unchanged_by_the_import(query: str, case: dict, with_hpo_on_disk) -> None:
+    """Every case of tests/queries/ on the store with the fixture imported: its rows from the curated
+    article are exactly the rows of the shipped data (the import only adds rows of its own source)."""
+    from clinical_kg.catalogue import run_query
+    from clinical_kg.results import compact
+
+    kg, index = with_hpo_on_disk
+    params = {k: v if isinstance(v, list) else [v] for k, v in (case.get("params") or {}).items()}
+    result = run_query(kg, query, params, index=index)
+    rows = [{var: compact(term) for var, term in row.items() if term is not None} for row in result.dicts()]
+    imported = [
+        r for r in rows if any(re.fullmatch(r"source\d?", k) and v.startswith("ckgsrc:hpo") for k, v in r.items())
+    ]
+    assert [r for r in rows if r not in imported] == case["rows"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("hpoa", ["ckgsrc:hpoa"]), ("HPO", ["ckgsrc:hpo"]), ("ckgsrc:hpoa-2025-01-16", ["ckgsrc:hpoa-2025-01-16"]),

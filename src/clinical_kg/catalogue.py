@@ -16,9 +16,12 @@ terms' N-Triples forms: values are bound as RDF terms, never pasted as text. ``m
 parameters take several values (``--param symptoms=a --param symptoms=b``); ``required:
 false`` parameters left out are bound to their ``default``, or to ``UNDEF`` without one.
 
-``type: term`` (the default) takes a label, synonym, code, CURIE or IRI of an entity; ``type:
-choice`` takes one of ``choices``, each a CURIE (``ckg:causes``, also accepted without its
-prefix) or an integer.
+``type: term`` (the default) takes a label, synonym, code, CURIE or IRI of an entity; its block
+holds that entity and every entity of the graph that is the same as it (``skos:exactMatch``
+either way, such as a curated symptom and the imported HPO term), so a question is answered
+from the statements about any of them, each row naming the term its statement is about.
+``type: choice`` takes one of ``choices``, each a CURIE (``ckg:causes``, also accepted without
+its prefix) or an integer.
 
 The safety check of the shipped templates (:func:`clinical_kg.sparql_safety.check_query`) is
 done when the catalogue's generated files are written (``scripts/generate_catalogue_docs.py``):
@@ -212,6 +215,7 @@ def bind_parameters(
                 if questions:
                     exc.hint = questions + (f"; {exc.hint}" if exc.similar else "")
                 raise
+            terms = list(index.same_as(terms))  # exact matches are the same term (docs/data-model.md)
         elif parameter.type == "choice":
             terms = [_choice(parameter, v) for v in given]
         elif parameter.type == "source":

@@ -57,6 +57,15 @@ PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT DISTINCT ?entity WHERE { VALUES ?name { $NAMES } ?entity skos:prefLabel|skos:altLabel ?name }
 """
 _TYPED_QUERY = "ASK { $ENTITY a ?class }"
+# The entities of the graph that are the same as the given ones: skos:exactMatch either way.
+_SAME_QUERY = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?same WHERE {
+  VALUES ?entity { $ENTITIES }
+  { ?entity skos:exactMatch ?same } UNION { ?same skos:exactMatch ?entity }
+  ?same a ?class .
+}
+"""
 _FITS_QUERY = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 ASK { $ENTITY a/rdfs:subClassOf* $CLASS }
@@ -262,6 +271,19 @@ class TermIndex:
             return None  # not an IRI; and never pasted into a query
         return iri if self.kg.query_trusted(_TYPED_QUERY.replace("$ENTITY", iri.n3()), "ASK").boolean else None
 
+    def same_as(self, entities: list[URIRef]) -> list[URIRef]:
+        """``entities`` and every entity of the graph that is the same as one of them (``skos:exactMatch``
+        either way: a curated entity and the imported HPO term it matches), in that order.
+
+        The catalogue asks about all of them: a question about muscle spasm is answered from the
+        article's statements about it and from the HPO annotations of HP:0003394.
+        """
+        if not entities:
+            return []
+        values = " ".join(dict.fromkeys(entity.n3() for entity in entities))
+        found = sorted(row[0] for row in self.kg.query_trusted(_SAME_QUERY.replace("$ENTITIES", values)).rows)
+        return list(dict.fromkeys([*entities, *(f for f in found if isinstance(f, URIRef))]))
+
     def _fits(self, entity: URIRef, expected: URIRef) -> bool:
         """True when ``entity`` is an instance of ``expected`` or of a class below it."""
         fits = _FITS_QUERY.replace("$ENTITY", entity.n3()).replace("$CLASS", expected.n3())
@@ -305,6 +327,10 @@ class TermIndex:
             if not fitting:
                 self._wrong_type(text, parameter, candidates[0], expected)
             candidates = fitting
+        if len(candidates) > 1 and set(candidates) <= set(self.same_as([candidates[0]])):
+            # one term under several IRIs (a curated entity and its exact match): the curated one
+            curated = [c for c in candidates if str(c).startswith(prefix_map()["ckgid"])]
+            candidates = curated[:1] or candidates[:1]
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
