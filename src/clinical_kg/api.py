@@ -39,10 +39,11 @@ if TYPE_CHECKING:
 
     from clinical_kg.catalogue import CatalogueQuery
     from clinical_kg.curation import Finding
+    from clinical_kg.grouping import GroupedResult
     from clinical_kg.terms import Match, TermIndex
 
 
-def _python(term: Node | None, curies: bool = False) -> Any:
+def plain_value(term: Node | None, curies: bool = False) -> Any:
     """A plain Python value for an RDF term: an IRI's text (or CURIE), a literal's value, ``_:id`` for a blank node."""
     if term is None:
         return None
@@ -89,7 +90,7 @@ class Result(QueryResult):
         literals as Python values (str, int, float, bool, date), blank nodes as ``_:id``, None
         where a variable is unbound.
         """
-        return [{v: _python(t, curies) for v, t in zip(self.variables, row, strict=True)} for row in self.rows]
+        return [{v: plain_value(t, curies) for v, t in zip(self.variables, row, strict=True)} for row in self.rows]
 
     def to_pandas(self, curies: bool = False) -> pandas.DataFrame:
         """The rows as a pandas DataFrame, one column per variable, values as in :meth:`to_records`."""
@@ -126,7 +127,7 @@ class Validation:
         records = []
         for finding in self.findings:
             values = {key: getattr(finding, key) for key in FINDING_KEYS}
-            records.append({key: _python(v) if isinstance(v, Node) else v for key, v in values.items()})
+            records.append({key: plain_value(v) if isinstance(v, Node) else v for key, v in values.items()})
         return records
 
     def to_pandas(self) -> pandas.DataFrame:
@@ -172,18 +173,30 @@ class ClinicalKG:
         return list(load_catalogue().values())
 
     def query(
-        self, name: str, /, *, limit: int | None = None, offset: int = 0, **params: str | Sequence[str]
-    ) -> Result:
+        self,
+        name: str,
+        /,
+        *,
+        group: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+        **params: str | Sequence[str],
+    ) -> Result | GroupedResult:
         """Run the catalogue question ``name``; each parameter a value or a list of values.
 
-        With ``limit`` (and ``offset``) the result holds one page of the rows, and its ``total``
-        says how many rows the whole answer has (:mod:`clinical_kg.paging`).
+        ``group=True`` gives the grouped answer (:mod:`clinical_kg.grouping`): one group per
+        answer term (a condition, ...) with the listed terms, bases and evidence rows as lists.
+        With ``limit`` (and ``offset``) the result holds one page of the rows (of the groups),
+        and its ``total`` says how many the whole answer has (:mod:`clinical_kg.paging`).
         """
-        from clinical_kg.catalogue import get_query, run_query
+        from clinical_kg.catalogue import get_query, run_grouped, run_query
         from clinical_kg.paging import Page
 
         values = {key: [value] if isinstance(value, str) else list(value) for key, value in params.items()}
-        answer = run_query(self.kg, name, values, index=self.index, page=Page(limit, offset))
+        page = Page(limit, offset)
+        if group:
+            return run_grouped(self.kg, name, values, index=self.index, page=page)
+        answer = run_query(self.kg, name, values, index=self.index, page=page)
         return Result.of(answer, title=get_query(name).title)
 
     def sparql(self, text: str) -> Result:

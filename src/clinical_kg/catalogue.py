@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from rdflib import Literal, URIRef
@@ -48,6 +49,9 @@ from clinical_kg.namespaces import prefix_map
 from clinical_kg.paging import Page, count_text
 from clinical_kg.store import KnowledgeGraph, QueryResult
 from clinical_kg.terms import TermIndex
+
+if TYPE_CHECKING:
+    from clinical_kg.grouping import GroupedResult
 
 _HEADER = re.compile(r"^#\+ ?(.*)$")
 
@@ -269,6 +273,16 @@ def run_query(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None
     result.total = int(kg.query_trusted(count_text(text), form).rows[0][0])
     result.offset = page.offset
     return result
+
+
+def run_grouped(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None = None,
+                index: TermIndex | None = None, page: Page | None = None) -> GroupedResult:  # fmt: skip
+    """Run catalogue query ``name`` and group its answer by the question's natural key
+    (:mod:`clinical_kg.grouping`); with a ``page``, only those groups, ``total`` counting them all."""
+    from clinical_kg.grouping import group_answer
+
+    query = get_query(name)
+    return group_answer(name, run_query(kg, name, values, index), page, title=query.title)
 
 
 def catalogue_table(catalogue: dict[str, CatalogueQuery], link: str = "") -> str:
