@@ -20,12 +20,14 @@ from urllib.parse import quote, urlencode
 from xml.dom.minidom import Document
 
 import pytest
+from click.testing import CliRunner
 from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 from rdflib.query import Result
 
 from clinical_kg import resources
 from clinical_kg.catalogue import get_query, load_catalogue, run_query
+from clinical_kg.cli import main
 from clinical_kg.results import to_csv, to_json
 from tests.conftest import ROOT, shipped
 from tests.endpoint import WITHOUT_ISOLATION, Server, free_port, listener, running_server
@@ -752,3 +754,34 @@ def test_catalogue_pages_say_which_rows_of_how_many(server: Server) -> None:
     )
     status, _, body = get(server, path, symptom="radiating leg pain", limit="0")
     assert status == 400 and body.decode().startswith("error: limit 0 is not a whole number from 1 to 100,000")
+
+
+def test_catalogue_groups_come_as_json_csv_or_tsv_with_their_count(server: Server) -> None:
+    from tests.test_grouping import HEADLINE_GROUPS
+
+    path = "/queries/conditions-causing-symptom"
+    status, headers, body = get(server, path, "application/json", symptom="radiating leg pain", group="true")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert headers["x-ckg-total-groups"] == "3" and headers["x-ckg-offset"] == "0"
+    document = json.loads(body)
+    expected = CliRunner().invoke(
+        main, ["query", "conditions-causing-symptom", "-p", "symptom=radiating leg pain", "--group", "-f", "json"]
+    )
+    assert document == json.loads(expected.stdout)  # the same groups as `ckg query --group`
+    assert [g["conditionLabel"]["value"] for g in document["groups"]] == [g["conditionLabel"] for g in HEADLINE_GROUPS]
+    status, headers, page = get(
+        server, path, "text/csv", symptom="radiating leg pain", group="1", limit="1", offset="2"
+    )
+    assert status == 200 and headers["content-type"] == "text/csv; charset=utf-8"
+    assert (headers["x-ckg-total-groups"], headers["x-ckg-offset"], headers["x-ckg-limit"]) == ("3", "2", "1")
+    header, row = page.decode().splitlines()
+    assert header.startswith("condition,conditionLabel,symptoms,symptomLabels,bases,symptomCount,evidenceCount,")
+    assert row.startswith(
+        "https://w3id.org/clinical-kg/id/pressure-on-the-sciatic-nerve,pressure on the sciatic nerve,"
+    )
+    status, _, body = get(server, path, "text/csv", symptom="radiating leg pain", group="false")
+    assert status == 200 and body.decode().startswith("condition,conditionLabel,relation,symptom,")  # flat
+    status, _, body = get(server, path, symptom="radiating leg pain", group="maybe")
+    assert status == 400 and body.decode().startswith("error: group='maybe' is neither true nor false")
+    status, _, body = get(server, path, "application/sparql-results+xml", symptom="radiating leg pain", group="true")
+    assert status == 406 and "application/json, text/csv, text/tab-separated-values" in body.decode()

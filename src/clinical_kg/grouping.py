@@ -64,7 +64,9 @@ GROUPINGS: dict[str, Grouping] = {
     "prevention-for-condition-chains": Grouping(
         ("measure", "measureLabel", "measureType"), ("condition", "conditionLabel")
     ),
-    "red-flags": Grouping(("sign", "signLabel", "highestUrgency", "highestUrgencyLabel"), ("condition", "conditionLabel")),
+    "red-flags": Grouping(
+        ("sign", "signLabel", "highestUrgency", "highestUrgencyLabel"), ("condition", "conditionLabel")
+    ),
     "symptoms-of-condition": Grouping(
         ("symptom", "symptomLabel", "highestUrgency", "highestUrgencyLabel"), ("condition", "conditionLabel")
     ),
@@ -145,7 +147,8 @@ class GroupedResult:
         return iter(self.to_records())
 
     def __repr__(self) -> str:
-        return f"<GroupedResult {self.name}: {len(self.groups)} of {self.total} groups by {', '.join(self.grouping.key)}>"
+        by = ", ".join(self.grouping.key)
+        return f"<GroupedResult {self.name}: {len(self.groups)} of {self.total} groups by {by}>"
 
 
 def grouping_of(name: str, variables: list[str]) -> Grouping:

@@ -30,7 +30,7 @@ import logging
 import os
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -39,12 +39,12 @@ import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
-from clinical_kg.catalogue import bind_parameters, get_query, load_catalogue, template_form
+from clinical_kg.catalogue import bind_parameters, get_query, load_catalogue, run_grouped, template_form
 from clinical_kg.errors import ClinicalKGError, InputError, QueryError
 from clinical_kg.layout import layout
 from clinical_kg.namespaces import prefix_map
-from clinical_kg.paging import count_text, parse_page
-from clinical_kg.results import to_csv, to_json, to_tsv
+from clinical_kg.paging import Page, count_text, parse_page
+from clinical_kg.results import GROUPED_WRITERS, to_csv, to_json, to_tsv
 from clinical_kg.sandbox import IsolationError, bound_resources, isolate_from_network
 from clinical_kg.sparql_safety import check_query, check_update
 from clinical_kg.store import (
@@ -66,6 +66,12 @@ RESULT_TYPES: dict[str, tuple[str, str]] = {
     "application/json": ("json", "application/sparql-results+json"),
     "application/xml": ("xml", "application/sparql-results+xml"),
     "text/xml": ("xml", "application/sparql-results+xml"),
+}
+# Grouped catalogue answers (?group=true): not SPARQL results, so their own media types.
+GROUPED_TYPES: dict[str, tuple[str, str]] = {
+    "application/json": ("json", "application/json"),
+    "text/csv": ("csv", "text/csv; charset=utf-8"),
+    "text/tab-separated-values": ("tsv", "text/tab-separated-values; charset=utf-8"),
 }
 GRAPH_TYPES: dict[str, tuple[ox.RdfFormat, str]] = {
     "text/turtle": (ox.RdfFormat.TURTLE, "text/turtle; charset=utf-8"),
@@ -309,9 +315,8 @@ class Engine:
                 return self.sparql(request["query"], request.get("accept", ""), request.get("default_graphs", []),
                                    request.get("named_graphs", []), request.get("base"))  # fmt: skip
             if op == "catalogue":
-                return self.catalogue(
-                    request["name"], request.get("values", {}), request.get("accept", ""), request.get("page", {})
-                )
+                return self.catalogue(request["name"], request.get("values", {}), request.get("accept", ""),
+                                      request.get("page", {}), request.get("group", False))  # fmt: skip
             if op == "entity":
                 return self.entity(request["iri"])
             if op == "update":
@@ -351,15 +356,19 @@ class Engine:
         return self._run(checked.text, checked.form, accept, dataset)
 
     def catalogue(
-        self, name: str, values: dict[str, list[str]], accept: str, page: dict[str, str] | None = None
-    ) -> dict[str, Any]:
+        self, name: str, values: dict[str, list[str]], accept: str, page: dict[str, str] | None = None,
+        group: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
         """A catalogue query with its parameters bound as on the command line; with ``limit`` and
-        ``offset`` one page of it, the headers saying which rows of how many."""
+        ``offset`` one page of it, the headers saying which rows of how many; with ``group``, its
+        grouped form (:meth:`grouped`)."""
         try:
             query = get_query(name)
         except QueryError as exc:
             return error(404, exc.message, exc.hint)
         chosen = parse_page((page or {}).get("limit"), (page or {}).get("offset"))
+        if group:
+            return self.grouped(name, values, accept, chosen)
         text, _ = bind_parameters(query, values, self.index)
         form = self.forms[name]
         if chosen.whole or form != "SELECT":
@@ -372,6 +381,33 @@ class Engine:
             if chosen.limit is not None:
                 reply["headers"]["X-CKG-Limit"] = str(chosen.limit)
         return reply
+
+    def grouped(self, name: str, values: dict[str, list[str]], accept: str, page: Page) -> dict[str, Any]:
+        """The grouped form of a catalogue answer (:mod:`clinical_kg.grouping`) as JSON, CSV or TSV;
+        ``X-CKG-Total-Groups`` says how many groups the whole answer has. The flat answer of a
+        catalogue question is bounded by the graph and by the worker's deadline; the groups sent are
+        capped at ``max_rows`` and ``max_bytes`` as any answer is (``X-CKG-Truncated``)."""
+        media = negotiate(accept, GROUPED_TYPES)
+        if media is None:
+            return error(406, "no format of grouped answers matches the Accept header",
+                         "ask for one of: " + ", ".join(GROUPED_TYPES))  # fmt: skip
+        writer, content_type = GROUPED_TYPES[media]
+        result = run_grouped(self.kg, name, values, self.index, page)
+        headers = {"X-CKG-Total-Groups": str(result.total), "X-CKG-Offset": str(result.offset)}
+        if page.limit is not None:
+            headers["X-CKG-Limit"] = str(page.limit)
+        groups, truncated = result.groups, None
+        if len(groups) > self.config.max_rows:
+            groups, truncated = groups[: self.config.max_rows], f"max-rows={self.config.max_rows}"
+        count = len(groups)
+        body = GROUPED_WRITERS[writer](replace(result, groups=groups)).encode("utf-8")
+        while len(body) > self.config.max_bytes and count:  # drop groups until it fits
+            count = min(count - 1, int(count * self.config.max_bytes / len(body) * 0.95))
+            body = GROUPED_WRITERS[writer](replace(result, groups=groups[:count])).encode("utf-8")
+            truncated = f"max-bytes={self.config.max_bytes}"
+        if truncated:
+            headers["X-CKG-Truncated"] = truncated
+        return {"status": 200, "type": content_type, "body": body, "headers": headers, "rows": count}
 
     def _run(self, text: str, form: str, accept: str, dataset: dict) -> dict[str, Any]:
         """Run, cap at ``max_rows`` rows and ``max_bytes`` bytes (flagged in ``X-CKG-Truncated``), serialise.

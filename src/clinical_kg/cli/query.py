@@ -51,29 +51,43 @@ def queries_command() -> None:
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A parameter value: label, synonym, code, CURIE or IRI. Repeat for several.")  # fmt: skip
 @click.option("-f", "--format", "fmt", type=click.Choice(RESULT_FORMATS), default="table", show_default=True)
-@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many rows (a page of the answer).")
-@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many rows first (with --limit: the page).")
+@click.option("--group/--flat", "grouped", default=False,
+              help="--group: one row per answer term (a condition, ...) with its matched terms and evidence as lists; "
+                   "--flat (default): one row per record, in the SPARQL results formats.")  # fmt: skip
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="At most this many rows (groups with --group): a page of the answer.")  # fmt: skip
+@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many rows (groups) first.")
 @store_option
 @handle_errors
-def query_command(name: str, params: tuple[str, ...], fmt: str, limit: int | None, offset: int) -> None:
+def query_command(name: str, params: tuple[str, ...], fmt: str, grouped: bool, limit: int | None, offset: int) -> None:
     """Run the catalogue query NAME with its parameters.
 
-    With --limit (and --offset), one page of the rows is printed, and stderr says which rows of
-    how many in all.
+    Flat (the default): one row per record of evidence. --group: one row per answer term (the
+    condition of conditions-causing-symptom, ...) with the terms it matched, the bases and the
+    evidence as lists, and their counts (docs/decisions/0009-grouped-answers.md). With --limit
+    (and --offset), one page of the rows (groups) is printed, and stderr says which of how many.
 
     \b
     Examples:
       ckg query conditions-causing-symptom --param symptom="radiating leg pain"
+      ckg query conditions-causing-symptom --param symptom="radiating leg pain" --group
       ckg query differential-diagnosis -p symptoms=numbness -p symptoms=weakness --format json
       ckg query conditions-causing-symptom --param symptom=pain --limit 100 --offset 100
     """
-    from clinical_kg.results import format_result, to_table
+    from clinical_kg.results import GROUPED_WRITERS, format_result, to_table
 
-    result = open_api().query(name, limit=limit, offset=offset, **_parse_params(params))
-    click.echo(format_result(result, fmt) if fmt != "table" else to_table(result, title=result.title), nl=False)
-    if result.total is not None:
-        first, last = result.offset + 1, result.offset + len(result.rows)
-        shown = f"rows {first:,}-{last:,}" if result.rows else "no rows"
+    result = open_api().query(name, group=grouped, limit=limit, offset=offset, **_parse_params(params))
+    if grouped:
+        click.echo(GROUPED_WRITERS[fmt](result), nl=False)
+        paged = limit is not None or offset > 0
+        items, count = "groups", len(result.groups)
+    else:
+        click.echo(format_result(result, fmt) if fmt != "table" else to_table(result, title=result.title), nl=False)
+        paged = result.total is not None
+        items, count = "rows", len(result.rows)
+    if paged:
+        first, last = result.offset + 1, result.offset + count
+        shown = f"{items} {first:,}-{last:,}" if count else f"no {items}"
         more = f"; the next page: --offset {last}" if last < result.total else ""
         click.echo(f"{shown} of {result.total:,}{more}", err=True)
 

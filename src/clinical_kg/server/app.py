@@ -78,6 +78,19 @@ def _form(data: str) -> dict[str, list[str]]:
         raise _RequestError(400, f"the parameters cannot be read: {exc}") from None
 
 
+# The answer headers a page of another origin may read (CORS): the cap, and which part of how much a page is.
+EXPOSED_HEADERS = ["X-CKG-Truncated", "X-CKG-Total-Rows", "X-CKG-Total-Groups", "X-CKG-Offset", "X-CKG-Limit"]
+
+
+def _switch(name: str, value: str) -> bool:
+    """A yes/no URL parameter (``true``, ``1``, ``yes`` or ``false``, ``0``, ``no``, empty), or a 400."""
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no", ""):
+        return False
+    raise _RequestError(400, f"{name}={value!r} is neither true nor false", f"write {name}=true or {name}=false")
+
+
 def _media_type(header: str | None) -> str:
     return (header or "").split(";")[0].strip().lower()
 
@@ -334,8 +347,9 @@ def create_app(settings: Settings) -> Any:
         for key, value in request.query_params.multi_items():
             values.setdefault(key.strip(), []).append(value.strip())
         page = {key: values.pop(key)[-1] for key in ("limit", "offset") if key in values}  # paging, not parameters
+        group = _switch("group", values.pop("group", ["false"])[-1])
         job = {"op": "catalogue", "name": request.path_params["name"], "values": values, "page": page,
-               "accept": request.headers.get("accept", "")}  # fmt: skip
+               "group": group, "accept": request.headers.get("accept", "")}  # fmt: skip
         return await run(request, job)
 
     @guarded
@@ -396,7 +410,7 @@ def create_app(settings: Settings) -> Any:
     if settings.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-            allow_headers=["Accept", "Content-Type"], expose_headers=["X-CKG-Truncated"], max_age=600))  # fmt: skip
+            allow_headers=["Accept", "Content-Type"], expose_headers=EXPOSED_HEADERS, max_age=600))  # fmt: skip
     routes = [
         Route("/", page, methods=["GET"]),
         Route("/sparql", sparql, methods=["GET", "POST"]),
