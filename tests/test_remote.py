@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -27,7 +28,7 @@ from click.testing import CliRunner
 from rdflib import BNode, Graph
 
 from clinical_kg import errors, resources
-from clinical_kg.catalogue import run_query
+from clinical_kg.catalogue import run_grouped, run_query
 from clinical_kg.cli import main
 from clinical_kg.curation import load_data, validate_candidate
 from clinical_kg.ingest import read_candidate
@@ -36,7 +37,7 @@ from clinical_kg.remote.load import file_graphs
 from clinical_kg.remote.protocol import EndpointError
 from clinical_kg.remote.pull import candidate_data
 from clinical_kg.resources import shipped_files
-from clinical_kg.results import to_csv
+from clinical_kg.results import grouped_json, to_csv
 from clinical_kg.store import QueryResult
 from tests.conftest import ROOT, SOURCES, index_for, shipped
 from tests.endpoint import running_server
@@ -337,6 +338,11 @@ def test_serve_is_a_read_only_front_with_the_same_answers_and_caps(server: Remot
         expected = run_query(embedded, *HEADLINE_QUERY, index=index_for(embedded))
         assert status == 200
         assert body.decode("utf-8") == to_csv(QueryResult(expected.form, expected.variables, expected.rows[:5]))
+        chains = "/queries/conditions-causing-symptom-chains?symptom=radiating+leg+pain&group=true"
+        status, headers, body = _get(front.url + chains, "application/json")  # grouped as embedded, 5 groups
+        whole = run_grouped(embedded, "conditions-causing-symptom-chains", {"symptom": ["radiating leg pain"]})
+        assert status == 200 and (headers["X-CKG-Total-Groups"], headers["X-CKG-Truncated"]) == ("27", "max-rows=5")
+        assert json.loads(body) == json.loads(grouped_json(replace(whole, groups=whole.groups[:5])))
         select = urlencode({"query": "SELECT ?s WHERE { ?s a ckg:Condition } ORDER BY ?s"})
         status, headers, body = _get(f"{front.url}/sparql?{select}", "text/csv")
         assert status == 200 and headers["X-CKG-Truncated"] == "max-rows=5"

@@ -48,6 +48,7 @@ from clinical_kg.results import GROUPED_WRITERS, to_csv, to_json, to_tsv
 from clinical_kg.sandbox import IsolationError, bound_resources, isolate_from_network
 from clinical_kg.sparql_safety import check_query, check_update
 from clinical_kg.store import (
+    KnowledgeGraph,
     OxigraphKnowledgeGraph,
     QueryResult,
     curated_files,
@@ -368,7 +369,7 @@ class Engine:
             return error(404, exc.message, exc.hint)
         chosen = parse_page((page or {}).get("limit"), (page or {}).get("offset"))
         if group:
-            return self.grouped(name, values, accept, chosen)
+            return grouped_answer(self.kg, self.index, self.config, name, values, accept, chosen)
         text, _ = bind_parameters(query, values, self.index)
         form = self.forms[name]
         if chosen.whole or form != "SELECT":
@@ -381,33 +382,6 @@ class Engine:
             if chosen.limit is not None:
                 reply["headers"]["X-CKG-Limit"] = str(chosen.limit)
         return reply
-
-    def grouped(self, name: str, values: dict[str, list[str]], accept: str, page: Page) -> dict[str, Any]:
-        """The grouped form of a catalogue answer (:mod:`clinical_kg.grouping`) as JSON, CSV or TSV;
-        ``X-CKG-Total-Groups`` says how many groups the whole answer has. The flat answer of a
-        catalogue question is bounded by the graph and by the worker's deadline; the groups sent are
-        capped at ``max_rows`` and ``max_bytes`` as any answer is (``X-CKG-Truncated``)."""
-        media = negotiate(accept, GROUPED_TYPES)
-        if media is None:
-            return error(406, "no format of grouped answers matches the Accept header",
-                         "ask for one of: " + ", ".join(GROUPED_TYPES))  # fmt: skip
-        writer, content_type = GROUPED_TYPES[media]
-        result = run_grouped(self.kg, name, values, self.index, page)
-        headers = {"X-CKG-Total-Groups": str(result.total), "X-CKG-Offset": str(result.offset)}
-        if page.limit is not None:
-            headers["X-CKG-Limit"] = str(page.limit)
-        groups, truncated = result.groups, None
-        if len(groups) > self.config.max_rows:
-            groups, truncated = groups[: self.config.max_rows], f"max-rows={self.config.max_rows}"
-        count = len(groups)
-        body = GROUPED_WRITERS[writer](replace(result, groups=groups)).encode("utf-8")
-        while len(body) > self.config.max_bytes and count:  # drop groups until it fits
-            count = min(count - 1, int(count * self.config.max_bytes / len(body) * 0.95))
-            body = GROUPED_WRITERS[writer](replace(result, groups=groups[:count])).encode("utf-8")
-            truncated = f"max-bytes={self.config.max_bytes}"
-        if truncated:
-            headers["X-CKG-Truncated"] = truncated
-        return {"status": 200, "type": content_type, "body": body, "headers": headers, "rows": count}
 
     def _run(self, text: str, form: str, accept: str, dataset: dict) -> dict[str, Any]:
         """Run, cap at ``max_rows`` rows and ``max_bytes`` bytes (flagged in ``X-CKG-Truncated``), serialise.
@@ -528,6 +502,35 @@ class Engine:
 
 
 # ---------------------------------------------------------------- the process
+
+
+def grouped_answer(kg: KnowledgeGraph, index: TermIndex, config: WorkerConfig, name: str,
+                   values: dict[str, list[str]], accept: str, page: Page) -> dict[str, Any]:  # fmt: skip
+    """The grouped form of a catalogue answer (:mod:`clinical_kg.grouping`) as JSON, CSV or TSV;
+    ``X-CKG-Total-Groups`` says how many groups the whole answer has. The flat answer of a
+    catalogue question is bounded by the graph and by the worker's deadline; the groups sent are
+    capped at ``max_rows`` and ``max_bytes`` as any answer is (``X-CKG-Truncated``)."""
+    media = negotiate(accept, GROUPED_TYPES)
+    if media is None:
+        return error(406, "no format of grouped answers matches the Accept header",
+                     "ask for one of: " + ", ".join(GROUPED_TYPES))  # fmt: skip
+    writer, content_type = GROUPED_TYPES[media]
+    result = run_grouped(kg, name, values, index, page)
+    headers = {"X-CKG-Total-Groups": str(result.total), "X-CKG-Offset": str(result.offset)}
+    if page.limit is not None:
+        headers["X-CKG-Limit"] = str(page.limit)
+    groups, truncated = result.groups, None
+    if len(groups) > config.max_rows:
+        groups, truncated = groups[: config.max_rows], f"max-rows={config.max_rows}"
+    count = len(groups)
+    body = GROUPED_WRITERS[writer](replace(result, groups=groups)).encode("utf-8")
+    while len(body) > config.max_bytes and count:  # drop groups until it fits
+        count = min(count - 1, int(count * config.max_bytes / len(body) * 0.95))
+        body = GROUPED_WRITERS[writer](replace(result, groups=groups[:count])).encode("utf-8")
+        truncated = f"max-bytes={config.max_bytes}"
+    if truncated:
+        headers["X-CKG-Truncated"] = truncated
+    return {"status": 200, "type": content_type, "body": body, "headers": headers, "rows": count}
 
 
 def worker_main(conn: Any, config: WorkerConfig) -> None:

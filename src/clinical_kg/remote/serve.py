@@ -29,6 +29,7 @@ from rdflib.term import Node
 from clinical_kg.catalogue import bind_parameters, get_query
 from clinical_kg.errors import ClinicalKGError, QueryError
 from clinical_kg.namespaces import prefix_map
+from clinical_kg.paging import parse_page
 from clinical_kg.query_worker import (
     _ENTITY_EVIDENCE,
     _ENTITY_IN,
@@ -40,6 +41,7 @@ from clinical_kg.query_worker import (
     _not_acceptable,
     catalogue_forms,
     error,
+    grouped_answer,
     negotiate,
 )
 from clinical_kg.remote import SparqlKnowledgeGraph, with_prologue
@@ -115,7 +117,8 @@ class RemoteEngine:
                 return self.sparql(request["query"], request.get("accept", ""), request.get("default_graphs", []),
                                    request.get("named_graphs", []), request.get("base"))  # fmt: skip
             if op == "catalogue":
-                return self.catalogue(request["name"], request.get("values", {}), request.get("accept", ""))
+                return self.catalogue(request["name"], request.get("values", {}), request.get("accept", ""),
+                                      request.get("page", {}), request.get("group", False))  # fmt: skip
             if op == "entity":
                 return self.entity(request["iri"])
             if op in ("update", "graph-write"):
@@ -149,12 +152,17 @@ class RemoteEngine:
         dataset = (default_graphs, named_graphs) if default_graphs or named_graphs else None
         return self._run(checked.text, checked.form, accept, dataset)
 
-    def catalogue(self, name: str, values: dict[str, list[str]], accept: str) -> dict[str, Any]:
-        """A catalogue query with its parameters bound as on the command line."""
+    def catalogue(self, name: str, values: dict[str, list[str]], accept: str, page: dict[str, str] | None = None,
+                  group: bool = False) -> dict[str, Any]:  # fmt: skip
+        """A catalogue query with its parameters bound as on the command line; with ``group``, its
+        grouped form, a page of it with ``limit`` and ``offset``."""
         try:
             query = get_query(name)
         except QueryError as exc:
             return error(404, exc.message, exc.hint)
+        if group:
+            chosen = parse_page((page or {}).get("limit"), (page or {}).get("offset"))
+            return grouped_answer(self.kg, self.index, self.config, name, values, accept, chosen)
         text, _ = bind_parameters(query, values, self.index)
         return self._run(text, self.forms[name], accept, None)
 
