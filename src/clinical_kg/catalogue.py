@@ -322,12 +322,24 @@ def catalogue_markdown(catalogue: dict[str, CatalogueQuery]) -> str:
         )
         lines += [
             f"- returns: {', '.join(f'`{r}`' for r in query.returns)}",
+            _grouped_line(query.name),
             "",
             "```sh",
             f"ckg query {query.name} {args}".rstrip(),
             "```",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _grouped_line(name: str) -> str:
+    """How ``--group`` groups a question's answer, for its section of docs/queries.md."""
+    from clinical_kg.grouping import GROUPINGS
+
+    grouping = GROUPINGS[name]
+    listing = f", listing {_listing(list(grouping.listed))}" if grouping.listed else ""
+    return (
+        f"- grouped (`--group`): one row per {_listing(list(grouping.key))}{listing}, with the bases and evidence rows"
+    )
 
 
 def _as_list(values: str | list[str] | None) -> list:
