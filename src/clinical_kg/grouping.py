@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 from rdflib.term import Node
 
 from clinical_kg.errors import QueryError
+from clinical_kg.store import QueryResult, gc_paused
 
 if TYPE_CHECKING:
     from clinical_kg.paging import Page
-    from clinical_kg.store import QueryResult
 
 
 @dataclass(frozen=True)
@@ -173,25 +173,32 @@ def group_answer(name: str, answer: QueryResult, page: Page | None = None, title
     basis_at = variables.index("basis") if "basis" in variables else None
     groups: dict[Row, Group] = {}
     seen_listed: dict[Row, set[Row]] = {}
-    for row in answer.rows:
-        key = tuple(row[i] for i in key_at)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = Group(key)
-            seen_listed[key] = set()
-        if listed_at:
-            item = tuple(row[i] for i in listed_at)
-            if item not in seen_listed[key]:
-                seen_listed[key].add(item)
-                group.listed.append(item)
-        if basis_at is not None:
-            basis = str(row[basis_at]) if row[basis_at] is not None else "unknown"
-            if basis not in group.bases:
-                group.bases.append(basis)
-        group.evidence.append(tuple(row[i] for i in evidence_at))
+    with gc_paused():
+        for row in answer.rows:
+            _add(groups, seen_listed, row, key_at, listed_at, evidence_at, basis_at)
     ordered = list(groups.values())
     offset = page.offset if page is not None else 0
     end = offset + page.limit if page is not None and page.limit is not None else None
     return GroupedResult(
         name, grouping, tuple(variables[i] for i in evidence_at), ordered[offset:end], len(ordered), offset, title
     )
+
+
+def _add(groups: dict[Row, Group], seen_listed: dict[Row, set[Row]], row: Row, key_at: list[int],
+         listed_at: list[int], evidence_at: list[int], basis_at: int | None) -> None:  # fmt: skip
+    """Put one flat row into its group (a new group at the end for a new key)."""
+    key = tuple(row[i] for i in key_at)
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = Group(key)
+        seen_listed[key] = set()
+    if listed_at:
+        item = tuple(row[i] for i in listed_at)
+        if item not in seen_listed[key]:
+            seen_listed[key].add(item)
+            group.listed.append(item)
+    if basis_at is not None:
+        basis = str(row[basis_at]) if row[basis_at] is not None else "unknown"
+        if basis not in group.bases:
+            group.bases.append(basis)
+    group.evidence.append(tuple(row[i] for i in evidence_at))
