@@ -785,3 +785,40 @@ def test_catalogue_groups_come_as_json_csv_or_tsv_with_their_count(server: Serve
     assert status == 400 and body.decode().startswith("error: group='maybe' is neither true nor false")
     status, _, body = get(server, path, "application/sparql-results+xml", symptom="radiating leg pain", group="true")
     assert status == 406 and "application/json, text/csv, text/tab-separated-values" in body.decode()
+
+
+# ---------------------------------------------------------------- the analyses (ckg differential, draw)
+
+
+def test_the_differential_answers_as_the_command_does(server: Server) -> None:
+    from clinical_kg.analysis.questions import ask_differential
+
+    query = urlencode([("symptom", "numbness"), ("symptom", "muscle weakness"), ("top", "3")])
+    status, headers, body = request(server, "GET", "/differential?" + query)
+    ranked = ask_differential(shipped("oxigraph"), ["numbness", "muscle weakness"], top=3)
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert json.loads(body) == ranked.to_dict() and len(ranked.ranked) == 2
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/differential", "error: give the symptoms as ?symptom=...&symptom=..."),
+    ("/differential?symptom=back+pain", "error: SYMPTOM='back pain' names ckgid:back-pain"),
+    ("/entity/neighbourhood.svg", "error: give the entity as ?iri=..."),
+    ("/entity/neighbourhood.svg?iri=x&depth=x", "error: depth='x' is not a whole number"),
+])  # fmt: skip
+def test_analysis_errors_are_those_of_the_commands(server: Server, path: str, message: str) -> None:
+    status, _, body = request(server, "GET", path)
+    assert status == 400 and body.decode().startswith(message)
+
+
+def test_the_entity_page_shows_the_neighbourhood_drawing(server: Server) -> None:
+    pytest.importorskip("matplotlib")
+    iri = "https://w3id.org/clinical-kg/id/herniated-disc"
+    page = get(server, "/entity", iri=iri)[2].decode()
+    src = f'src="/entity/neighbourhood.svg?iri={quote(iri, safe="")}"'
+    assert src in page
+    status, headers, body = request(server, "GET", src[5:-1], timeout=60)
+    assert status == 200 and headers["content-type"].startswith("image/svg+xml")
+    assert headers["content-security-policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert b"<svg" in body and b"spine" in body and b"sciatic nerve" in body and b"<script" not in body

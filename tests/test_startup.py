@@ -27,17 +27,20 @@ with open(sys.argv[1], "w") as out:
 SERVER = ("clinical_kg.server", "clinical_kg.query_worker", "starlette", "uvicorn", "asyncio")
 SPARQL_PARSER = ("rdflib.plugins.sparql", "pyparsing")
 QUERYING = ("oxrdflib", "pyshacl", *SPARQL_PARSER, *SERVER)  # what answering a query never needs
+ANALYSIS = ("networkx", "matplotlib")
 HEADLINE = ["query", "conditions-causing-symptom", "--param", "symptom=radiating leg pain"]
 
 # command, modules it must load (so the probe saw it work), modules it must not load
 CASES = {
-    "help": (["--help"], (), ("rdflib", "pyoxigraph", "pyshacl", "oxrdflib", "rich", "yaml", *SERVER)),
+    "help": (["--help"], (), ("rdflib", "pyoxigraph", "pyshacl", "oxrdflib", "rich", "yaml", *ANALYSIS, *SERVER)),
     "serve help": (["serve", "--help"], (), ("rdflib", "pyoxigraph", *SERVER)),
     "query help": ([*HEADLINE[:2], "--help"], (), ("rdflib", "pyoxigraph", "yaml")),
     "query csv": ([*HEADLINE, "--format", "csv"], ("pyoxigraph", "rdflib"), ("rich", "networkx", *QUERYING)),
     "query table": ([*HEADLINE], ("rich",), QUERYING),
     "lookup": (["lookup", "sciatica"], ("pyoxigraph",), ("rich", "yaml", *QUERYING)),
     "stats": (["stats"], ("networkx",), ("rich", "yaml", *QUERYING)),
+    "differential": (["differential", "numbness"], ("networkx",), ("matplotlib", "rich", "yaml", *QUERYING)),
+    "draw help": (["draw", "--help"], (), ("networkx", "matplotlib", "rdflib")),
     "export turtle": (["export", "--format", "turtle"], ("pyoxigraph",), ("rdflib", "rich", "yaml", *QUERYING)),
 }
 

@@ -26,6 +26,7 @@ rows; every update passes :func:`clinical_kg.sparql_safety.check_update` (no LOA
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import secrets
@@ -93,6 +94,10 @@ _DATASET_CLASSES = {
     ox.NamedNode("http://www.w3.org/ns/dcat#Dataset"),
     ox.NamedNode("http://www.w3.org/2002/07/owl#Ontology"),
 }
+
+
+SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+"""A drawing opened on its own may style itself and do nothing else."""
 
 
 @dataclass
@@ -325,6 +330,8 @@ class Engine:
             if op == "graph-write":
                 return self.graph_write(request["method"], request.get("graph"), request.get("data", b""),
                                         request.get("format", ""))  # fmt: skip
+            if op in ("differential", "drawing"):
+                return self.analysis(op, request)
             if op == "ping":
                 return {"status": 200, "pid": os.getpid()}
             return error(400, f"unknown operation {op!r}")
@@ -474,7 +481,22 @@ class Engine:
         self._changed()
         return {"status": 201 if method == "PUT" and not exists else 204}
 
+    def analysis(self, op: str, request: dict[str, Any]) -> dict[str, Any]:
+        """A differential (JSON) or a neighbourhood drawing (SVG), as ``ckg differential`` and ``ckg draw``
+        answer them (:mod:`clinical_kg.analysis.questions`)."""
+        from clinical_kg.analysis import questions
+
+        if op == "drawing":
+            svg = questions.ask_drawing(self.kg, request["term"], "svg", request.get("depth", 2),
+                                        request.get("max_nodes", 30), index=self.index)  # fmt: skip
+            return {"status": 200, "type": "image/svg+xml", "body": svg, "headers": dict(SVG_HEADERS)}
+        answer = questions.ask_differential(self.kg, request["symptoms"], request.get("top", 10),
+                                            request.get("sources", []), index=self.index)  # fmt: skip
+        body = json.dumps(answer.to_dict(), indent=2, ensure_ascii=False).encode("utf-8")
+        return {"status": 200, "type": "application/json", "body": body}
+
     def _changed(self) -> None:
+        self.kg.changed()
         self.index = TermIndex(self.kg)
         self.graph_names = sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
 

@@ -142,11 +142,18 @@ class KnowledgeGraph:
     """The loaded graph (vocabulary and data) behind one interface, whatever the engine."""
 
     store_name: str = ""
+    generation: int = 0
+    """The version of the content: :meth:`changed` counts it up, so what was computed from an
+    older version (the networkx graph of :mod:`clinical_kg.analysis`) is built again."""
 
     @property
     def graph(self) -> Graph:
         """An rdflib Graph over the store (for rdflib API users)."""
         raise NotImplementedError
+
+    def changed(self) -> None:
+        """Note that the content changed (after a load, or an update made on the store directly)."""
+        self.generation += 1
 
     def memory_graph(self) -> Graph:
         """An rdflib memory-store copy of the graph, for jobs such as SHACL validation."""
@@ -250,8 +257,12 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
             except InputError:
                 fmt, gz = ox.RdfFormat.TURTLE, False  # what the memory store reads too
             _load_one(self.store, Part(Path(path), None), fmt, gz, 0, 0, None)
+        self.changed()
+
+    def changed(self) -> None:
         self._memory = None
         self._dataset = None
+        super().changed()
 
     def _run(self, text: str, form: str, prefixes: dict[str, str]) -> QueryResult:
         answer = self.store.query(text, prefixes=prefixes, use_default_graph_as_union=False, **self.dataset())
@@ -299,6 +310,7 @@ class MemoryKnowledgeGraph(KnowledgeGraph):
                 self._graph.parse(path, format="turtle")
             except SyntaxError as exc:
                 raise InputError(f"{path}: {exc}") from None
+        self.changed()
 
     def _run(self, text: str, form: str, prefixes: dict[str, str]) -> QueryResult:
         answer = self._graph.query(text, initNs=prefixes)

@@ -8,7 +8,7 @@ stats), :mod:`~clinical_kg.cli.curate` (validate, add, retract), :mod:`~clinical
 :mod:`~clinical_kg.cli.export` (export, release, load) and :mod:`~clinical_kg.cli.imports` (import).
 """
 
-from clinical_kg.cli import curate, export, imports, query, serve  # noqa: F401  (each registers its commands on main)
+from clinical_kg.cli import analyse, curate, export, imports, query, serve  # noqa: F401  (each registers its commands on main)
 from clinical_kg.cli.group import main
 
 __all__ = ["main"]

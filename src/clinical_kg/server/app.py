@@ -366,6 +366,32 @@ def create_app(settings: Settings) -> Any:
             return _answer(reply)
         return HTMLResponse(render_entity(reply), headers=_PAGE_HEADERS)
 
+    def numbers(request: Any, **defaults: int) -> dict[str, int]:
+        values = {}
+        for name, default in defaults.items():
+            text = request.query_params.get(name, "")
+            if text and not text.isdigit():
+                raise _RequestError(400, f"{name}={text!r} is not a whole number")
+            values[name.replace("-", "_")] = int(text) if text else default
+        return values
+
+    @guarded
+    async def differential(request: Any) -> Any:
+        symptoms = request.query_params.getlist("symptom")
+        if not symptoms:
+            raise _RequestError(400, "give the symptoms as ?symptom=...&symptom=...")
+        job = {"op": "differential", "symptoms": symptoms, "sources": request.query_params.getlist("source"),
+               **numbers(request, top=10)}  # fmt: skip
+        return await run(request, job)
+
+    @guarded
+    async def neighbourhood(request: Any) -> Any:
+        term = request.query_params.get("iri") or request.query_params.get("term") or ""
+        if not term:
+            raise _RequestError(400, "give the entity as ?iri=... (or ?term=...)")
+        job = {"op": "drawing", "term": term, **numbers(request, depth=2, **{"max-nodes": 30})}
+        return await run(request, job)
+
     @guarded
     async def graph_store(request: Any) -> Any:
         writes = ("PUT", "POST", "DELETE") if settings.allow_update else ()
@@ -417,6 +443,8 @@ def create_app(settings: Settings) -> Any:
         Route("/queries", queries, methods=["GET"]),
         Route("/queries/{name}", catalogue_query, methods=["GET"]),
         Route("/entity", entity, methods=["GET"]),
+        Route("/entity/neighbourhood.svg", neighbourhood, methods=["GET"]),
+        Route("/differential", differential, methods=["GET"]),
         Route("/rdf-graph-store", graph_store, methods=["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]),
         Route("/health", health, methods=["GET"]),
         Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),

@@ -50,11 +50,14 @@ def render_entity(data: dict[str, Any]) -> str:
             f"{hedge}{negated}</p><blockquote>{html.escape(r['quote']['value'])}</blockquote>"
             f'<p class="source">{source} · {_cell(r["assertion"])}</p></li>'
         )
+    drawing = f"/entity/neighbourhood.svg?iri={quote(iri, safe='')}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)} · clinical-kg</title><link rel="stylesheet" href="/static/style.css"></head>
 <body><header><a href="/">clinical-kg</a> · entity</header><main>
 <h1>{html.escape(title)}</h1><p class="iri"><code>{html.escape(iri)}</code></p>
+<h2>Neighbourhood</h2><p><a href="{drawing}"><img class="neighbourhood" src="{drawing}"
+alt="The statements around {html.escape(title)}, drawn: entities coloured by class, hedged statements dashed"></a></p>
 <h2>Relations out</h2><table><thead><tr><th>property</th><th>value</th></tr></thead><tbody>{out_rows}</tbody></table>
 <h2>Relations in</h2><table><thead><tr><th>subject</th><th>property</th></tr></thead><tbody>{in_rows}</tbody></table>
 <h2>Evidence</h2><ul class="evidence">{"".join(evidence) or "<li>No assertion record mentions it.</li>"}</ul>

@@ -106,7 +106,8 @@ class WorkerPool:
             endpoint=settings.endpoint,
         )
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["clinical_kg.query_worker"])
+        # matplotlib too (analysis.preload), for the entity pages' drawings
+        self._context.set_forkserver_preload(["clinical_kg.query_worker", "clinical_kg.analysis.preload"])
         self._threads = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="ckg-query")
         self._idle: list[_Worker] = []
         self._all: dict[int, _Worker] = {}

@@ -1,12 +1,12 @@
-"""Counts and network analysis of the graph (networkx over the clinical relations)."""
+"""Counts of the graph: by class, by relation, assertions, sources, and its network's shape."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import networkx as nx
-from rdflib import Literal
 
+from clinical_kg.analysis.network import clinical_graph, statements
 from clinical_kg.store import KnowledgeGraph
 
 _CLASS_COUNTS = """
@@ -35,25 +35,13 @@ SELECT (COUNT(DISTINCT ?a) AS ?assertions) (COUNT(DISTINCT ?src) AS ?sources) WH
 """
 
 
-def clinical_network(kg: KnowledgeGraph) -> nx.MultiDiGraph:
-    """The clinical relations (plain triples that have a record) as a networkx multigraph.
-
-    Only entity-to-entity statements are edges; population facts (literal objects) are left out.
-    """
-    network = nx.MultiDiGraph()
-    for s, p, o in kg.query_trusted(_CLINICAL_EDGES).rows:
-        if not isinstance(o, Literal):
-            network.add_edge(str(s), str(o), key=str(p), relation=str(p))
-    return network
-
-
 def statistics(kg: KnowledgeGraph) -> dict[str, object]:
     """Counts by class, by relation, of assertions and sources, and the best-connected entities."""
     by_class = {str(c): int(n) for c, n in kg.query_trusted(_CLASS_COUNTS).rows}
     edges = kg.query_trusted(_CLINICAL_EDGES).rows
     by_relation = dict(sorted(Counter(str(p) for _s, p, _o in edges).items()))
     assertions, sources = kg.query_trusted(_COUNTS).rows[0]
-    network = clinical_network(kg)
+    network = statements(clinical_graph(kg))
     hubs = sorted(network.degree, key=lambda item: (-item[1], item[0]))[:10]
     return {
         "triples": len(kg),
@@ -63,7 +51,7 @@ def statistics(kg: KnowledgeGraph) -> dict[str, object]:
         "sources": int(sources),
         "network": {
             "nodes": network.number_of_nodes(),
-            "edges": network.number_of_edges(),
+            "edges": network.number_of_edges(),  # one per statement: its records are folded into it
             "weakly_connected_components": nx.number_weakly_connected_components(network) if len(network) else 0,
             "hubs": [{"entity": node, "degree": degree} for node, degree in hubs],
         },

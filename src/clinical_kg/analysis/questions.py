@@ -1,0 +1,104 @@
+"""The analyses as questions asked in words: what ``ckg``, the endpoint and the Python API share.
+
+Each function takes the loaded graph and what a user typed (labels, synonyms, codes, CURIEs or
+IRIs, resolved as catalogue parameters are), checks it, and returns the answer, which holds the
+networkx graph it was computed on (for labels).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rdflib import URIRef
+
+from clinical_kg.analysis.differential import Differential, differential
+from clinical_kg.analysis.hubs import DEFAULT_KINDS, Hubs, hubs
+from clinical_kg.analysis.network import CKG, clinical_graph, compact, source_documents, urgency_levels
+from clinical_kg.errors import InputError
+from clinical_kg.namespaces import prefix_map
+
+if TYPE_CHECKING:
+    from clinical_kg.store import KnowledgeGraph
+    from clinical_kg.terms import TermIndex
+
+CLASS_NAMES = {"symptom": "Symptom", "condition": "Condition", "cause": "Cause", "treatment": "Treatment",
+               "test": "DiagnosticTest", "location": "AnatomicalLocation"}  # fmt: skip
+"""The classes ``hubs`` takes, by the names a user gives."""
+
+
+def _index(kg: KnowledgeGraph, index: TermIndex | None) -> TermIndex:
+    from clinical_kg.terms import TermIndex
+
+    return index if index is not None else TermIndex(kg)
+
+
+def resolve(index: TermIndex, text: str, parameter: str, expected: str | None = None) -> str:
+    """The IRI of the one entity ``text`` names (an error naming the closest labels otherwise)."""
+    return str(index.resolve(text, parameter=parameter, expected=URIRef(expected) if expected else None))
+
+
+def chosen_sources(kg: KnowledgeGraph, names: list[str] | tuple[str, ...]) -> set[str] | None:
+    """Source names (CURIE or IRI) as IRIs of sources of the graph; None (every source) when none."""
+    if not names:
+        return None
+    known = source_documents(kg)
+    chosen = set()
+    for text in names:
+        prefix, sep, local = text.partition(":")
+        iri = prefix_map()[prefix] + local if sep and prefix in prefix_map() else text.strip("<>")
+        if iri not in known:
+            listing = "; ".join(f"{compact(s)} ({title})" for s, title in known.items())
+            raise InputError(f"--source {text!r} is not a source of this graph", hint=f"the sources: {listing}")
+        chosen.add(iri)
+    return chosen
+
+
+def ask_differential(
+    kg: KnowledgeGraph,
+    symptoms: list[str] | tuple[str, ...],
+    top: int = 10,
+    sources: list[str] | tuple[str, ...] = (),
+    index: TermIndex | None = None,
+) -> Differential:
+    """Conditions ranked by how well they explain ``symptoms`` (:mod:`.differential`)."""
+    if not symptoms:
+        raise InputError("give at least one symptom", hint='for example: ckg differential numbness "leg pain"')
+    if top < 1:
+        raise InputError(f"ask for at least one condition, not {top}")
+    index = _index(kg, index)
+    given = [resolve(index, text, "SYMPTOM", CKG + "Symptom") for text in symptoms]
+    chosen = chosen_sources(kg, sources)
+    graph = clinical_graph(kg)
+    return differential(graph, given, top, chosen, urgency_levels(kg))
+
+
+def ask_hubs(kg: KnowledgeGraph, classes: list[str] | tuple[str, ...] = (), top: int = 10) -> Hubs:
+    """The best-connected entities of each class (:mod:`.hubs`); classes by the names of :data:`CLASS_NAMES`."""
+    unknown = [c for c in classes if c not in CLASS_NAMES]
+    if unknown:
+        raise InputError(f"{unknown[0]!r} is not a class hubs are counted for", hint="choose among "
+                         + ", ".join(CLASS_NAMES))  # fmt: skip
+    kinds = tuple(CLASS_NAMES[c] for c in classes) or DEFAULT_KINDS
+    return hubs(clinical_graph(kg), kinds, top)
+
+
+def ask_drawing(
+    kg: KnowledgeGraph, term: str, fmt: str = "svg", depth: int = 2, max_nodes: int = 30,
+    index: TermIndex | None = None,
+) -> bytes:  # fmt: skip
+    """The neighbourhood of ``term`` drawn as SVG or PNG bytes (:mod:`.draw`)."""
+    from clinical_kg.analysis.draw import render_neighbourhood
+
+    if not 1 <= depth <= 4 or not 2 <= max_nodes <= 200:
+        raise InputError("draw 1 to 4 links deep and 2 to 200 entities")
+    iri = resolve(_index(kg, index), term, "TERM")
+    return render_neighbourhood(clinical_graph(kg), iri, fmt, depth, max_nodes)
+
+
+def draw_to_file(kg: KnowledgeGraph, term: str, out: Path, depth: int = 2, max_nodes: int = 30) -> Path:
+    """Write the neighbourhood of ``term`` to ``out`` (.svg or .png)."""
+    from clinical_kg.analysis.draw import picture_format, write_atomically
+
+    fmt = picture_format(out)
+    return write_atomically(out, ask_drawing(kg, term, fmt, depth, max_nodes))

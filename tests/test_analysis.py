@@ -1,0 +1,234 @@
+"""The analyses (clinical_kg.analysis): the networkx conversion, hubs, explanation paths, the ranked
+differential and the drawings, against hand-computed answers on a small graph
+(tests/fixtures/analysis/graph.ttl, drawn in its header) and on the shipped data."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import URIRef
+
+from clinical_kg.analysis.differential import differential
+from clinical_kg.analysis.hubs import hubs
+from clinical_kg.analysis.network import CKG, clinical_graph, label, urgency_levels
+from clinical_kg.catalogue import run_query
+from clinical_kg.cli import main
+from clinical_kg.resources import vocabulary_file
+from clinical_kg.store import KnowledgeGraph, open_graph
+
+FIXTURE = Path(__file__).parent / "fixtures" / "analysis" / "graph.ttl"
+EX = "https://example.org/"
+ID = "https://w3id.org/clinical-kg/id/"
+
+
+@pytest.fixture(scope="module")
+def small() -> KnowledgeGraph:
+    return open_graph(files=[vocabulary_file(), FIXTURE])
+
+
+@pytest.fixture(scope="module")
+def graph(small: KnowledgeGraph):
+    return clinical_graph(small)
+
+
+@pytest.fixture(scope="module")
+def shipped_graph(oxigraph_kg_module: KnowledgeGraph):
+    return clinical_graph(oxigraph_kg_module)
+
+
+@pytest.fixture(scope="module")
+def oxigraph_kg_module() -> KnowledgeGraph:
+    from tests.conftest import shipped
+
+    return shipped("oxigraph")
+
+
+# The conversion ---------------------------------------------------------------------------------
+
+
+def test_records_are_folded_into_their_statement_and_denials_kept_apart(graph) -> None:
+    edge = graph.edges[EX + "cause-a", EX + "alpha", CKG + "causes"]
+    assert [r.iri for r in edge["records"]] == [EX + "r01"]
+    assert edge["records"][0].quote == "Cause A leads to alpha." and edge["records"][0].hedge is None
+    denied = graph.edges[EX + "beta", EX + "numbness", "not " + CKG + "hasSymptom"]
+    assert denied["negated"] is True and [r.iri for r in denied["records"]] == [EX + "r08"]
+    assert not graph.has_edge(EX + "beta", EX + "numbness", CKG + "hasSymptom")
+    assert graph.has_edge(EX + "leg-pain", EX + "pain", "broader")
+    assert graph.edges[EX + "gamma", EX + "numbness", CKG + "hasSymptom"]["records"][0].frequency == 0.3
+    assert {n: graph.nodes[n]["kind"] for n in (EX + "alpha", EX + "pain", EX + "cause-b")} == {
+        EX + "alpha": "Condition", EX + "pain": "Symptom", EX + "cause-b": "Cause"}  # fmt: skip
+
+
+def test_the_conversion_is_built_once_per_version_of_the_graph() -> None:
+    kg = open_graph(files=[vocabulary_file(), FIXTURE])
+    first = clinical_graph(kg)
+    assert clinical_graph(kg) is first
+    kg.changed()
+    assert clinical_graph(kg) is not first
+
+
+def test_the_conversion_is_the_same_on_both_stores(graph) -> None:
+    memory = clinical_graph(open_graph("memory", files=[vocabulary_file(), FIXTURE]))
+    assert sorted(memory.edges(keys=True)) == sorted(graph.edges(keys=True))
+    assert dict(memory.nodes(data=True)) == dict(graph.nodes(data=True))
+
+
+# Hubs -------------------------------------------------------------------------------------------
+
+
+def test_hubs_by_degree_and_betweenness(graph) -> None:
+    answer = hubs(graph, ("Condition", "Cause"), top=3)
+    assert [(h.label, h.degree, h.in_degree, h.out_degree) for h in answer.by_kind["Condition"]] == [
+        ("alpha", 5, 3, 2), ("gamma", 3, 1, 2), ("beta", 3, 2, 1)]  # fmt: skip
+    assert [(h.label, h.degree) for h in answer.by_kind["Cause"]] == [("cause a", 3), ("cause b", 1)]
+    # Through gamma pass the only shortest paths from alpha, cause a, cause b, delta and leg pain
+    # to numbness and rare sign: 10 of the 10 x 9 ordered pairs of the other entities.
+    gamma = answer.by_kind["Condition"][1]
+    assert gamma.betweenness == pytest.approx(10 / 90) and answer.sampled is None
+
+
+# The differential -------------------------------------------------------------------------------
+
+
+def test_the_differential_on_the_small_graph(small: KnowledgeGraph, graph) -> None:
+    answer = differential(graph, [EX + "leg-pain", EX + "numbness"], urgency=urgency_levels(small))
+    # 4 conditions have symptoms (alpha, beta, delta, gamma); 2 have leg pain or a narrower one
+    # (alpha, delta): IC = ln 2; only gamma has numbness: IC = ln 4.
+    assert answer.conditions == 4
+    assert answer.information == {EX + "leg-pain": math.log(2), EX + "numbness": math.log(4)}
+    ranked = [(label(graph, c.condition), c.explained, round(c.score, 6)) for c in answer.ranked]
+    assert ranked == [
+        ("alpha", 1, round(math.log(2) / 2, 6)),  # leg pain, through radiating leg pain
+        ("delta", 1, round(math.log(2) / 2, 6)),  # leg pain itself
+        ("gamma", 1, round(0.3 * math.log(4) / 2, 6)),  # numbness in 3 of 10 cases
+        # pain is shared with leg pain (IC of pain: 3 of 4 conditions, ln 4/3); numbness is denied
+        ("beta", 0, round((math.log(4 / 3) - math.log(4)) / 2, 6)),
+    ]
+    beta = answer.ranked[-1]
+    assert [(m.how, label(graph, m.shared)) for m in beta.matches] == [("partly", "pain"), ("contradicts", "numbness")]
+    # red flags: leg pain itself first, then the narrower radiating leg pain
+    assert [(label(graph, f.symptom), label(graph, f.condition), f.direct, f.record.urgency.removeprefix(CKG))
+            for f in answer.red_flags] == [("leg pain", "alpha", True, "UrgencyEmergency"),
+                                           ("radiating leg pain", "beta", False, "UrgencySoon")]  # fmt: skip
+
+
+def test_the_differential_from_one_source(graph) -> None:
+    answer = differential(graph, [EX + "leg-pain", EX + "numbness"], sources={EX + "text-two"})
+    # text two: beta has pain and not numbness, gamma numbness (3/10) and rare sign in 0 of 12 (denied)
+    assert answer.conditions == 2
+    assert [(label(graph, c.condition), round(c.score, 6)) for c in answer.ranked] == [
+        ("gamma", round(0.3 * math.log(2) / 2, 6)), ("beta", 0.0)]  # fmt: skip
+    assert answer.red_flags == []  # the red flags are in text one
+
+
+def _catalogue_counts(kg: KnowledgeGraph, symptoms: list[str]) -> dict[str, int]:
+    rows = run_query(kg, "differential-diagnosis", {"symptoms": symptoms}).dicts()
+    return {str(r["condition"]): int(r["explained"]) for r in rows if int(r["explained"]) > 0}
+
+
+@pytest.mark.parametrize("symptoms", [
+    ["numbness", "muscle weakness"], ["numbness", "muscle weakness", "leg pain"], ["pain"],
+    ["muscle spasm", "muscle stiffness"], ["radiating leg pain", "loss of bladder control"]])  # fmt: skip
+def test_the_explained_counts_agree_with_the_catalogue_query(oxigraph_kg_module, shipped_graph, symptoms) -> None:
+    from clinical_kg.terms import TermIndex
+
+    index = TermIndex(oxigraph_kg_module)
+    given = [str(index.resolve(s, expected=URIRef(CKG + "Symptom"))) for s in symptoms]
+    answer = differential(shipped_graph, given, top=1000)
+    mine = {c.condition: c.explained for c in answer.ranked if c.explained}
+    assert mine == _catalogue_counts(oxigraph_kg_module, symptoms) and mine
+
+
+def test_the_explained_counts_agree_with_the_catalogue_query_on_the_small_graph(small, graph) -> None:
+    answer = differential(graph, [EX + "leg-pain", EX + "numbness"])
+    mine = {c.condition: c.explained for c in answer.ranked if c.explained}
+    assert mine == _catalogue_counts(small, [EX + "leg-pain", EX + "numbness"]) == {
+        EX + "alpha": 1, EX + "delta": 1, EX + "gamma": 1}  # fmt: skip
+
+
+# Drawings ---------------------------------------------------------------------------------------
+
+
+def test_a_neighbourhood_does_not_walk_through_hubs(shipped_graph) -> None:
+    from clinical_kg.analysis.draw import HUB_DEGREE, neighbourhood
+
+    hood = neighbourhood(shipped_graph, ID + "herniated-disc", depth=2, max_nodes=30)
+    spasm = ID + "lower-back-muscle-spasm"
+    assert hood.depth[spasm] == 1 and spasm in hood.hubs  # drawn, not walked through
+    assert len(hood.graph) <= 30 and hood.left_out > 50
+    for node, step in hood.depth.items():
+        if step == 2:  # reached through an entity that is not a hub
+            assert any(hood.depth.get(n) == 1 and n not in hood.hubs for n in shipped_graph.to_undirected(
+                as_view=True).neighbors(node))  # fmt: skip
+    assert HUB_DEGREE < 114
+
+
+def test_the_neighbourhood_svg_holds_the_labels_of_its_neighbours(shipped_graph, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from clinical_kg.analysis.draw import draw_neighbourhood, neighbourhood
+
+    out = draw_neighbourhood(shipped_graph, ID + "sciatica", tmp_path / "sciatica.svg")
+    root = ET.parse(out).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert 10_000 < out.stat().st_size < 1_000_000
+    text = " ".join(t.strip() for t in root.itertext())
+    neighbours = neighbourhood(shipped_graph, ID + "sciatica").graph
+    for node in neighbours:
+        for word in label(shipped_graph, node).split():
+            assert word in text
+    assert "hedged" in text and "stated flatly" in text  # the legend
+
+
+def test_png_and_the_schema(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+
+    result = CliRunner().invoke(main, ["draw", "--schema", "--out", str(tmp_path / "schema.png")])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "schema.png") as image:
+        assert image.format == "PNG" and 800 < image.width < 3000 and 600 < image.height < 3000
+    result = CliRunner().invoke(main, ["draw", "--schema", "--out", str(tmp_path / "schema.svg")])
+    text = " ".join(ET.parse(tmp_path / "schema.svg").getroot().itertext())
+    for name in ("ckg:Condition", "ckg:Symptom", "hasSymptom", "redFlagFor", "diagnoses", "attributedTo"):
+        assert name in text
+    assert "symptomOf" not in text  # inverse relations are left out
+
+
+def test_draw_refuses_a_format_it_cannot_tell_and_writes_nothing(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["draw", "sciatica", "--out", str(tmp_path / "sciatica.pdf")])
+    assert result.exit_code == 2 and "cannot tell the picture format" in result.output
+    assert list(tmp_path.iterdir()) == []
+    result = CliRunner().invoke(main, ["draw"])
+    assert result.exit_code == 2 and "give a TERM to draw, or --schema" in result.output
+
+
+# The commands -----------------------------------------------------------------------------------
+
+
+def test_differential_names_an_unknown_symptom_and_a_wrong_source() -> None:
+    result = CliRunner().invoke(main, ["differential", "numbness", "back pain"])
+    assert result.exit_code == 2 and "names ckgid:back-pain (back pain), a condition, not a symptom" in result.output
+    result = CliRunner().invoke(main, ["differential", "numbness", "--source", "ckgsrc:nowhere"])
+    assert result.exit_code == 2 and "--source 'ckgsrc:nowhere' is not a source of this graph" in result.output
+
+
+def test_the_drawings_the_readme_shows_are_in_docs_and_the_schema_is_current() -> None:
+    pytest.importorskip("matplotlib")
+    from rdflib import Graph
+
+    from clinical_kg.analysis.draw import render_schema
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("docs/schema.svg", "docs/neighbourhood-herniated-disc.svg"):
+        assert f"]({name})" in readme
+        assert ET.parse(ROOT / name).getroot().tag == "{http://www.w3.org/2000/svg}svg"
+    fresh = ET.fromstring(render_schema(Graph().parse(vocabulary_file(), format="turtle")))
+    committed = ET.parse(ROOT / "docs" / "schema.svg").getroot()
+    assert sorted(committed.itertext()) == sorted(fresh.itertext()), (
+        "the vocabulary changed: redraw it with `ckg draw --schema --out docs/schema.svg`"
+    )
