@@ -15,6 +15,7 @@ from rdflib import URIRef
 from clinical_kg.analysis.differential import differential
 from clinical_kg.analysis.hubs import hubs
 from clinical_kg.analysis.network import CKG, clinical_graph, label, urgency_levels
+from clinical_kg.analysis.paths import explanation_paths
 from clinical_kg.catalogue import run_query
 from clinical_kg.cli import main
 from clinical_kg.resources import vocabulary_file
@@ -45,6 +46,10 @@ def oxigraph_kg_module() -> KnowledgeGraph:
     from tests.conftest import shipped
 
     return shipped("oxigraph")
+
+
+def labels(graph, path) -> list[tuple[str, str, str, str | None]]:
+    return [(label(graph, h.subject), h.relation.removeprefix(CKG), label(graph, h.object), h.hedge) for h in path.hops]
 
 
 # The conversion ---------------------------------------------------------------------------------
@@ -89,6 +94,80 @@ def test_hubs_by_degree_and_betweenness(graph) -> None:
     # to numbness and rare sign: 10 of the 10 x 9 ordered pairs of the other entities.
     gamma = answer.by_kind["Condition"][1]
     assert gamma.betweenness == pytest.approx(10 / 90) and answer.sampled is None
+
+
+# Paths ------------------------------------------------------------------------------------------
+
+
+def test_the_best_paths_first_each_hop_with_its_hedge(graph) -> None:
+    answer = explanation_paths(graph, EX + "cause-a", EX + "leg-pain", k=5)
+    assert [labels(graph, p) for p in answer.paths] == [
+        [("cause a", "causes", "delta", None), ("delta", "hasSymptom", "leg pain", None)],
+        [("cause a", "causes", "alpha", None), ("alpha", "hasSymptom", "radiating leg pain", "often")],
+    ]
+    flat, hedged = answer.paths
+    assert (flat.hedge, flat.basis, flat.end) == (None, "inferred (2 links)", EX + "leg-pain")
+    assert (hedged.hedge, hedged.end) == ("often", EX + "radiating-leg-pain")  # narrower than leg pain
+    assert [p.hops[0].records[0].quote for p in answer.paths] == ["Cause A leads to delta.", "Cause A leads to alpha."]
+
+
+def test_no_path_within_the_length_and_a_denied_statement_is_never_followed(graph) -> None:
+    # cause a -may-> beta -NOT hasSymptom-> numbness would be two links: it is denied.
+    assert explanation_paths(graph, EX + "cause-a", EX + "numbness").paths == []
+    longer = explanation_paths(graph, EX + "cause-a", EX + "numbness", max_length=3)
+    assert [labels(graph, p) for p in longer.paths] == [[
+        ("cause a", "causes", "alpha", None), ("alpha", "causes", "gamma", "often"),
+        ("gamma", "hasSymptom", "numbness", "can")]]  # fmt: skip
+    assert (longer.paths[0].hedge, longer.paths[0].basis) == ("can", "inferred (3 links)")
+
+
+def test_the_relations_asked_for_and_the_other_direction(graph) -> None:
+    assert explanation_paths(graph, EX + "cause-b", EX + "radiating-leg-pain").paths == []
+    wider = explanation_paths(graph, EX + "cause-b", EX + "radiating-leg-pain",
+                              relations=(CKG + "causes", CKG + "contributesTo"))  # fmt: skip
+    assert [labels(graph, p) for p in wider.paths] == [
+        [("cause b", "contributesTo", "alpha", "can"), ("alpha", "hasSymptom", "radiating leg pain", "often")]
+    ]
+    assert wider.paths[0].hedge == "can"
+    back = explanation_paths(graph, EX + "leg-pain", EX + "cause-a")
+    assert back.paths == [] and back.reverse is True
+
+
+def test_poor_posture_to_radiating_leg_pain_on_the_shipped_data(shipped_graph) -> None:
+    answer = explanation_paths(shipped_graph, ID + "poor-posture", ID + "radiating-leg-pain", max_length=3, k=5)
+    assert [labels(shipped_graph, p) for p in answer.paths] == [
+        [("poor posture", "causes", "lower back muscle spasm", None),
+         ("lower back muscle spasm", "hasSymptom", "pain radiating to the legs", "often")],
+        [("poor posture", "causes", "back muscle strain", None),
+         ("back muscle strain", "causes", "lower back muscle spasm", "can"),
+         ("lower back muscle spasm", "hasSymptom", "pain radiating to the legs", "often")],
+    ]  # fmt: skip
+    assert [p.hedge for p in answer.paths] == ["often", "can"]
+
+
+def test_a_hedged_hop_is_never_shown_unhedged(shipped_graph) -> None:
+    import networkx as nx
+
+    from clinical_kg.analysis.network import statements
+    from clinical_kg.hedges import hedge_scale
+
+    links = statements(shipped_graph, {CKG + "causes", CKG + "hasSymptom"})
+    starts = [n for n, kind in links.nodes(data="kind") if kind in ("Cause", "Condition")]
+    hops = 0
+    for start in starts:
+        near = nx.single_source_shortest_path_length(links, start, cutoff=2)
+        for end in (n for n in near if links.nodes[n]["kind"] == "Symptom"):
+            for path in explanation_paths(shipped_graph, start, end, k=20).paths:
+                for hop in path.hops:
+                    hops += 1
+                    if all(r.hedge for r in hop.records):
+                        assert hop.hedge is not None
+                    assert hop.hedge in {r.hedge for r in hop.records}
+                if any(hop.hedge for hop in path.hops):
+                    assert path.hedge is not None
+                strengths = [hedge_scale().strength(hop.hedge) for hop in path.hops]
+                assert hedge_scale().strength(path.hedge) == min(strengths)
+    assert hops > 100
 
 
 # The differential -------------------------------------------------------------------------------
@@ -207,6 +286,15 @@ def test_draw_refuses_a_format_it_cannot_tell_and_writes_nothing(tmp_path: Path)
 
 
 # The commands -----------------------------------------------------------------------------------
+
+
+def test_path_says_when_there_is_no_path() -> None:
+    result = CliRunner().invoke(main, ["path", "leg pain", "poor posture"])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        "no path from leg pain to poor posture within 2 links (links: ckg:causes; the last may also be ckg:hasSymptom)",
+        "  but poor posture leads to leg pain: try `ckg path` the other way",
+    ]
 
 
 def test_differential_names_an_unknown_symptom_and_a_wrong_source() -> None:

@@ -787,7 +787,16 @@ def test_catalogue_groups_come_as_json_csv_or_tsv_with_their_count(server: Serve
     assert status == 406 and "application/json, text/csv, text/tab-separated-values" in body.decode()
 
 
-# ---------------------------------------------------------------- the analyses (ckg differential, draw)
+# ---------------------------------------------------------------- the analyses (ckg path, differential, draw)
+
+
+def test_a_path_answers_as_the_command_does(server: Server) -> None:
+    from clinical_kg.analysis.questions import ask_path
+
+    status, headers, body = get(server, "/path", **{"from": "poor posture", "to": "radiating leg pain"})
+    answer = ask_path(shipped("oxigraph"), "poor posture", "radiating leg pain")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert json.loads(body) == answer.to_dict() and answer.paths
 
 
 def test_the_differential_answers_as_the_command_does(server: Server) -> None:
@@ -801,6 +810,10 @@ def test_the_differential_answers_as_the_command_does(server: Server) -> None:
 
 
 @pytest.mark.parametrize(("path", "message"), [
+    ("/path?from=poor+posture", "error: give the two terms as ?from=...&to=..."),
+    ("/path?from=poor+posture&to=legg+pain", "error: TO='legg pain' matches no label"),
+    ("/path?from=poor+posture&to=leg+pain&max-length=x", "error: max-length='x' is not a whole number"),
+    ("/path?from=poor+posture&to=leg+pain&max-length=9", "error: a path has 1 to 6 links, not 9"),
     ("/differential", "error: give the symptoms as ?symptom=...&symptom=..."),
     ("/differential?symptom=back+pain", "error: SYMPTOM='back pain' names ckgid:back-pain"),
     ("/entity/neighbourhood.svg", "error: give the entity as ?iri=..."),

@@ -39,6 +39,7 @@ CASES = {
     "query table": ([*HEADLINE], ("rich",), QUERYING),
     "lookup": (["lookup", "sciatica"], ("pyoxigraph",), ("rich", "yaml", *QUERYING)),
     "stats": (["stats"], ("networkx",), ("rich", "yaml", *QUERYING)),
+    "path": (["path", "poor posture", "leg pain"], ("networkx",), ("matplotlib", "rich", "yaml", *QUERYING)),
     "differential": (["differential", "numbness"], ("networkx",), ("matplotlib", "rich", "yaml", *QUERYING)),
     "draw help": (["draw", "--help"], (), ("networkx", "matplotlib", "rdflib")),
     "export turtle": (["export", "--format", "turtle"], ("pyoxigraph",), ("rdflib", "rich", "yaml", *QUERYING)),

@@ -330,7 +330,7 @@ class Engine:
             if op == "graph-write":
                 return self.graph_write(request["method"], request.get("graph"), request.get("data", b""),
                                         request.get("format", ""))  # fmt: skip
-            if op in ("differential", "drawing"):
+            if op in ("path", "differential", "drawing"):
                 return self.analysis(op, request)
             if op == "ping":
                 return {"status": 200, "pid": os.getpid()}
@@ -482,16 +482,21 @@ class Engine:
         return {"status": 201 if method == "PUT" and not exists else 204}
 
     def analysis(self, op: str, request: dict[str, Any]) -> dict[str, Any]:
-        """A differential (JSON) or a neighbourhood drawing (SVG), as ``ckg differential`` and ``ckg draw``
-        answer them (:mod:`clinical_kg.analysis.questions`)."""
+        """A path, a differential (JSON) or a neighbourhood drawing (SVG), as ``ckg path``, ``ckg
+        differential`` and ``ckg draw`` answer them (:mod:`clinical_kg.analysis.questions`)."""
         from clinical_kg.analysis import questions
 
         if op == "drawing":
             svg = questions.ask_drawing(self.kg, request["term"], "svg", request.get("depth", 2),
                                         request.get("max_nodes", 30), index=self.index)  # fmt: skip
             return {"status": 200, "type": "image/svg+xml", "body": svg, "headers": dict(SVG_HEADERS)}
-        answer = questions.ask_differential(self.kg, request["symptoms"], request.get("top", 10),
-                                            request.get("sources", []), index=self.index)  # fmt: skip
+        if op == "path":
+            answer = questions.ask_path(
+                self.kg, request["from"], request["to"], request.get("max_length", 2), request.get("relations", []),
+                request.get("k", 3), index=self.index)  # fmt: skip
+        else:
+            answer = questions.ask_differential(self.kg, request["symptoms"], request.get("top", 10),
+                                                request.get("sources", []), index=self.index)  # fmt: skip
         body = json.dumps(answer.to_dict(), indent=2, ensure_ascii=False).encode("utf-8")
         return {"status": 200, "type": "application/json", "body": body}
 

@@ -15,6 +15,7 @@ from rdflib import URIRef
 from clinical_kg.analysis.differential import Differential, differential
 from clinical_kg.analysis.hubs import DEFAULT_KINDS, Hubs, hubs
 from clinical_kg.analysis.network import CKG, clinical_graph, compact, source_documents, urgency_levels
+from clinical_kg.analysis.paths import CHAIN_RELATIONS, DEFAULT_RELATIONS, PathAnswer, explanation_paths
 from clinical_kg.errors import InputError
 from clinical_kg.namespaces import prefix_map
 
@@ -38,6 +39,18 @@ def resolve(index: TermIndex, text: str, parameter: str, expected: str | None = 
     return str(index.resolve(text, parameter=parameter, expected=URIRef(expected) if expected else None))
 
 
+def chain_relations(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Relation names (``ckg:causes``, ``causes`` or the IRI) as IRIs a path may follow; the default when none."""
+    if not names:
+        return DEFAULT_RELATIONS
+    by_name = {n: r for r in CHAIN_RELATIONS for n in (r, compact(r), compact(r).removeprefix("ckg:"))}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise InputError(f"{unknown[0]!r} is not a relation a path may follow",
+                         hint="choose among " + ", ".join(compact(r) for r in CHAIN_RELATIONS))  # fmt: skip
+    return tuple(dict.fromkeys(by_name[n] for n in names))
+
+
 def chosen_sources(kg: KnowledgeGraph, names: list[str] | tuple[str, ...]) -> set[str] | None:
     """Source names (CURIE or IRI) as IRIs of sources of the graph; None (every source) when none."""
     if not names:
@@ -52,6 +65,26 @@ def chosen_sources(kg: KnowledgeGraph, names: list[str] | tuple[str, ...]) -> se
             raise InputError(f"--source {text!r} is not a source of this graph", hint=f"the sources: {listing}")
         chosen.add(iri)
     return chosen
+
+
+def ask_path(
+    kg: KnowledgeGraph,
+    start: str,
+    end: str,
+    max_length: int = 2,
+    relations: list[str] | tuple[str, ...] = (),
+    k: int = 3,
+    index: TermIndex | None = None,
+) -> PathAnswer:
+    """The ``k`` best explanation paths from ``start`` to ``end`` (:mod:`.paths`)."""
+    if not 1 <= max_length <= 6:
+        raise InputError(f"a path has 1 to 6 links, not {max_length}", hint="give --max-length 1 to 6")
+    if k < 1:
+        raise InputError(f"ask for at least one path, not {k}")
+    index = _index(kg, index)
+    source, target = resolve(index, start, "FROM"), resolve(index, end, "TO")
+    graph = clinical_graph(kg)
+    return explanation_paths(graph, source, target, max_length, chain_relations(relations), k)
 
 
 def ask_differential(

@@ -68,6 +68,68 @@ def _evidence(record: object) -> str:
     return " ".join(parts)
 
 
+@main.command("path", context_settings=CONTEXT)
+@click.argument("start", metavar="FROM")
+@click.argument("end", metavar="TO")
+@click.option(
+    "--max-length", default=2, show_default=True, type=click.IntRange(1, 6), help="The most links a path may have."
+)
+@click.option("--relations", "relations", multiple=True, metavar="RELATION",
+              help="A relation links may follow: ckg:causes (default), ckg:contributesTo, ckg:aggravates, "
+                   "ckg:riskFactorFor. Repeat for several; the last link may also be ckg:hasSymptom.")  # fmt: skip
+@click.option("-k", "k", default=3, show_default=True, type=click.IntRange(min=1), help="How many paths to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@store_option
+@handle_errors
+def path_command(start: str, end: str, max_length: int, relations: tuple[str, ...], k: int, as_json: bool) -> None:
+    """How FROM could lead to TO: the shortest and the k best paths of statements, with the evidence of every link.
+
+    A path follows what sources state, forwards: links of --relations (ckg:causes unless given), the
+    last one possibly a presentation link (ckg:hasSymptom); it may end at TO or a narrower term.
+    One link is stated; more are inferred, and as strong as their weakest hedge.
+
+    \b
+    Examples:
+      ckg path "poor posture" "radiating leg pain"
+      ckg path "poor posture" "leg pain" --max-length 3 --relations ckg:causes --relations ckg:contributesTo
+    """
+    from clinical_kg.analysis.network import compact, label
+    from clinical_kg.analysis.paths import PRESENTATION
+    from clinical_kg.analysis.questions import ask_path
+
+    answer = ask_path(open_kg(), start, end, max_length, relations, k)
+    graph = answer.graph
+    source, target, chain = answer.source, answer.target, answer.relations
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return
+    rules = "links: " + ", ".join(compact(r) for r in chain)
+    also = [compact(r) for r in PRESENTATION if r not in chain]
+    rules += f"; the last may also be {' or '.join(also)}" if also else ""
+    names = f"{label(graph, source)} -> {label(graph, target)}"
+    if not answer.paths:
+        click.echo(f"no path from {label(graph, source)} to {label(graph, target)} within {max_length} "
+                   f"link{'s' if max_length > 1 else ''} ({rules})")  # fmt: skip
+        if answer.reverse:
+            click.echo(f"  but {label(graph, target)} leads to {label(graph, source)}: try `ckg path` the other way")
+        else:
+            click.echo("  try a larger --max-length, or more --relations")
+        return
+    shown = len(answer.paths)
+    click.echo(f"{names}: {shown} path{'s' if shown > 1 else ''} within {max_length} "
+               f"link{'s' if max_length > 1 else ''} ({rules})")  # fmt: skip
+    for number, path in enumerate(answer.paths, 1):
+        ending = ""
+        if path.end != target:
+            ending = f"; ends at {label(graph, path.end)}, narrower than {label(graph, target)}"
+        click.echo(f"\n{number}. {path.basis}, weakest hedge {_hedge(path.hedge)}{ending}")
+        for hop in path.hops:
+            click.echo(f"   {label(graph, hop.subject)} --{compact(hop.relation)} {_hedge(hop.hedge)}--> "
+                       f"{label(graph, hop.object)}")  # fmt: skip
+            for record in hop.records:
+                click.echo(f"       {_evidence(record)}")
+
+
 @main.command("differential", context_settings=CONTEXT)
 @click.argument("symptoms", nargs=-1, required=True, metavar="SYMPTOM...")
 @click.option("-n", "--top", default=10, show_default=True, type=click.IntRange(min=1), help="How many conditions.")

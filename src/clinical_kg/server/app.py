@@ -376,6 +376,15 @@ def create_app(settings: Settings) -> Any:
         return values
 
     @guarded
+    async def path(request: Any) -> Any:
+        params = request.query_params
+        if not params.get("from") or not params.get("to"):
+            raise _RequestError(400, "give the two terms as ?from=...&to=...")
+        job = {"op": "path", "from": params["from"], "to": params["to"], "relations": params.getlist("relations"),
+               **numbers(request, **{"max-length": 2, "k": 3})}  # fmt: skip
+        return await run(request, job)
+
+    @guarded
     async def differential(request: Any) -> Any:
         symptoms = request.query_params.getlist("symptom")
         if not symptoms:
@@ -444,6 +453,7 @@ def create_app(settings: Settings) -> Any:
         Route("/queries/{name}", catalogue_query, methods=["GET"]),
         Route("/entity", entity, methods=["GET"]),
         Route("/entity/neighbourhood.svg", neighbourhood, methods=["GET"]),
+        Route("/path", path, methods=["GET"]),
         Route("/differential", differential, methods=["GET"]),
         Route("/rdf-graph-store", graph_store, methods=["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]),
         Route("/health", health, methods=["GET"]),
