@@ -257,11 +257,21 @@ _CACHE: weakref.WeakKeyDictionary[KnowledgeGraph, tuple[int, nx.MultiDiGraph]] =
 
 def clinical_graph(kg: KnowledgeGraph) -> nx.MultiDiGraph:
     """The clinical entities and statements of ``kg`` as a networkx MultiDiGraph (see the module), built
-    once per version of the graph."""
+    once per version of the graph; that of an on-disk store is kept on disk too (:mod:`.cache`)."""
     cached = _CACHE.get(kg)
     if cached is not None and cached[0] == kg.generation:
         return cached[1]
-    graph = build_clinical_graph(kg)
+    store = getattr(kg, "path", None)  # an on-disk store, as its files are: a copy may be on disk
+    graph = None
+    if store is not None and kg.generation == 0:
+        from clinical_kg.analysis import cache
+
+        graph = cache.load(store)
+        if graph is None:
+            graph = build_clinical_graph(kg)
+            cache.save(store, graph)
+    if graph is None:
+        graph = build_clinical_graph(kg)
     _CACHE[kg] = (kg.generation, graph)
     return graph
 
