@@ -63,6 +63,15 @@ def index_for(kg: KnowledgeGraph) -> TermIndex:
     return _indexes[kg.store_name]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory):
+    """The analyses' on-disk copies (clinical_kg.analysis.cache) go to a folder of the test session,
+    never to the user's cache folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(params=sorted(STORES))
 def kg(request: pytest.FixtureRequest) -> KnowledgeGraph:
     """The shipped graph, once on every store."""
