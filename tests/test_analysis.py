@@ -170,6 +170,39 @@ def test_a_hedged_hop_is_never_shown_unhedged(shipped_graph) -> None:
     assert hops > 100
 
 
+@pytest.mark.parametrize("symptom", ["radiating leg pain", "leg pain", "pain", "muscle spasm", "muscle stiffness"])
+def test_paths_from_each_condition_are_the_chains_of_the_catalogue_query(
+    oxigraph_kg_module, shipped_graph, symptom: str
+) -> None:
+    """The links of ckg path from every condition to a symptom are those of the rows of
+    conditions-causing-symptom-chains (default rules: ckg:causes, two links), and a path's weakest
+    hedge is that of its strongest row (the rows give one record per link)."""
+    from clinical_kg.hedges import hedge_scale
+    from clinical_kg.terms import TermIndex
+
+    scale = hedge_scale()
+    rows = run_query(oxigraph_kg_module, "conditions-causing-symptom-chains", {"symptom": [symptom]}).dicts()
+    assert rows
+    chains: dict[tuple, list] = {}
+    for row in rows:
+        links = 1 if str(row["basis"]) == "stated" else int(str(row["basis"]).split("(")[1].split()[0])
+        hops = tuple((str(row[f"subject{i}"]), str(row[f"relation{i}"]), str(row[f"object{i}"]))
+                     for i in range(1, links + 1))  # fmt: skip
+        chains.setdefault(hops, []).append(row)
+    target = str(TermIndex(oxigraph_kg_module).resolve(symptom, expected=URIRef(CKG + "Symptom")))
+    found: dict[tuple, object] = {}
+    for condition in {hops[0][0] for hops in chains}:
+        for path in explanation_paths(shipped_graph, condition, target, k=10_000).paths:
+            found[tuple((h.subject, h.relation, h.object) for h in path.hops)] = path
+    assert set(found) == set(chains)
+    for hops, path in found.items():
+        strongest_row = max(scale.strength(str(r["hedge"]) if r["hedge"] is not None else None) for r in chains[hops])
+        assert scale.strength(path.hedge) == strongest_row, hops
+        assert path.basis == str(chains[hops][0]["basis"])
+        for number, hop in enumerate(path.hops, 1):
+            assert {str(r[f"quote{number}"]) for r in chains[hops]} <= {rec.quote for rec in hop.records}
+
+
 # The differential -------------------------------------------------------------------------------
 
 
