@@ -221,7 +221,9 @@ def test_the_differential_on_the_small_graph(small: KnowledgeGraph, graph) -> No
         ("beta", 0, round((math.log(4 / 3) - math.log(4)) / 2, 6)),
     ]
     beta = answer.ranked[-1]
-    assert [(m.how, label(graph, m.shared)) for m in beta.matches] == [("partly", "pain"), ("contradicts", "numbness")]
+    assert [(m.how, label(graph, m.shared), m.basis) for m in beta.matches] == [
+        ("partly", "pain", "inferred (a related symptom)"), ("contradicts", "numbness", "stated")]  # fmt: skip
+    assert {m.basis for c in answer.ranked[:3] for m in c.matches} == {"stated"}
     # red flags: leg pain itself first, then the narrower radiating leg pain
     assert [(label(graph, f.symptom), label(graph, f.condition), f.direct, f.record.urgency.removeprefix(CKG))
             for f in answer.red_flags] == [("leg pain", "alpha", True, "UrgencyEmergency"),
@@ -235,6 +237,19 @@ def test_the_differential_from_one_source(graph) -> None:
     assert [(label(graph, c.condition), round(c.score, 6)) for c in answer.ranked] == [
         ("gamma", round(0.3 * math.log(2) / 2, 6)), ("beta", 0.0)]  # fmt: skip
     assert answer.red_flags == []  # the red flags are in text one
+
+
+def test_a_denial_of_a_broader_symptom_counts_against_as_an_inference(graph) -> None:
+    # beta is denied numbness; asked about a (made-up) narrower hand numbness, the denial is read
+    # from the broader term: inferred, never shown as what the source states.
+    wider = graph.copy()
+    wider.add_node(EX + "hand-numbness", label="hand numbness", cls=CKG + "Symptom", kind="Symptom")
+    wider.add_edge(EX + "hand-numbness", EX + "numbness", key="broader", kind="broader", relation="broader",
+                   negated=False, records=())  # fmt: skip
+    answer = differential(wider, [EX + "hand-numbness"])
+    (beta,) = [c for c in answer.ranked if c.condition == EX + "beta"]
+    assert [(m.how, label(wider, m.shared), m.basis) for m in beta.matches] == [
+        ("contradicts", "numbness", "inferred (a broader symptom denied)")]  # fmt: skip
 
 
 def _catalogue_counts(kg: KnowledgeGraph, symptoms: list[str]) -> dict[str, int]:

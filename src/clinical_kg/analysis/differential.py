@@ -78,11 +78,15 @@ class Match:
     annotation: Annotation
     shared: str
     """The term the given symptom and the annotation share (the given one when it explains it)."""
+    basis: str = "stated"
+    """``stated`` when the record says it of the given symptom or a narrower one (or denies the given
+    one), as the catalogue's answers count it; ``inferred (...)`` when the match is read from a
+    related symptom (``partly``) or from the denial of a broader symptom."""
 
     def to_dict(self, graph: nx.MultiDiGraph) -> dict[str, object]:
         """The match as plain values."""
         return {"symptom": compact(self.given), "symptom_label": label(graph, self.given), "how": self.how,
-                "score": round(self.score, 4), "shared": compact(self.shared),
+                "basis": self.basis, "score": round(self.score, 4), "shared": compact(self.shared),
                 "shared_label": label(graph, self.shared), "annotation": self.annotation.to_dict(graph)}  # fmt: skip
 
 
@@ -226,13 +230,15 @@ def differential(
                     weight = a.frequency if use_frequencies and a.frequency is not None else 1.0
                     current = best[a.condition].get(g)
                     if current is None or _better(value * weight, how, a, current):
-                        best[a.condition][g] = Match(g, how, value * weight, a, term)
+                        basis = "stated" if how == "explains" else "inferred (a related symptom)"
+                        best[a.condition][g] = Match(g, how, value * weight, a, term, basis)
             seen |= below(term)
         # A denial of the term or a broader one says the condition does not have it.
         for t in sorted(above) if use_denials else ():
             for a in by_symptom.get(t, ()):
                 if denies(a) and g not in against[a.condition]:
-                    against[a.condition][g] = Match(g, "contradicts", -ic[g], a, t)
+                    basis = "stated" if t in same else "inferred (a broader symptom denied)"
+                    against[a.condition][g] = Match(g, "contradicts", -ic[g], a, t, basis)
     ranked = []
     for condition in set(best) | set(against):
         matches = [*best[condition].values(), *against[condition].values()]

@@ -176,7 +176,9 @@ def differential_command(symptoms: tuple[str, ...], top: int, sources: tuple[str
         for flag in narrower:
             level = urgency.get(flag.record.urgency or "", (0, "urgency not given"))[1]
             click.echo(f"  {level}: {label(graph, flag.symptom)} (narrower than {label(graph, flag.given)}) is a red "
-                       f"flag for {label(graph, flag.condition)} ({compact(flag.record.iri)})")  # fmt: skip
+                       f"flag for {label(graph, flag.condition)}"
+                       + (f": {flag.record.advice}" if flag.record.advice else ""))  # fmt: skip
+            click.echo(f"      {_evidence(flag.record)}")
     if not answer.ranked:
         click.echo("\nno condition is stated to present with these symptoms or related ones")
         return
@@ -196,7 +198,8 @@ def differential_command(symptoms: tuple[str, ...], top: int, sources: tuple[str
             elif a.symptom != match.given:
                 how = f" (broader: {label(graph, a.symptom)})"
             statement = f"{'not ' if a.negated else ''}{compact(a.relation)} {label(graph, a.symptom)}"
-            click.echo(f"      {match.how} {label(graph, match.given)}: {statement}{how}")
+            verb = "partly explains" if match.how == "partly" else match.how
+            click.echo(f"      {verb} {label(graph, match.given)}, {match.basis}: {statement}{how}")
             for record in a.records:
                 click.echo(f"          {_evidence(record)}")
 
