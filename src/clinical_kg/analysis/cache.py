@@ -1,8 +1,9 @@
 """A copy of the networkx graph of an on-disk store, kept on disk so that the next command reads it
 instead of the store.
 
-Reading the clinical graph out of a large store takes a while (the HPO import's 271k records:
-about 2 minutes on a busy machine); reading this copy takes seconds. The copy is JSON (never
+Reading the clinical graph out of a large store takes a while: on the HPO import (3.04M triples;
+31,457 entities, 294,277 edges) 149 s on a busy 2-core machine, where reading the copy (7.4 MB)
+took 20 s and gave the same graph. The copy is JSON (never
 pickle: nothing in it can run), gzipped, in the user's cache folder (``$XDG_CACHE_HOME/clinical-kg``,
 else ``~/.cache/clinical-kg``), named after the store's folder and a fingerprint of its files (names,
 sizes, modification times) and of the shape of the copy: any load or import into the store writes
