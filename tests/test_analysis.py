@@ -270,6 +270,23 @@ def test_the_explained_counts_agree_with_the_catalogue_query(oxigraph_kg_module,
     assert mine == _catalogue_counts(oxigraph_kg_module, symptoms) and mine
 
 
+@pytest.mark.parametrize("symptoms", [
+    ["numbness", "muscle weakness", "leg pain"], ["pain", "muscle spasm", "fever"], ["loss of bladder control"]])  # fmt: skip
+def test_the_red_flags_are_those_of_the_catalogue_query(oxigraph_kg_module, shipped_graph, symptoms) -> None:
+    from clinical_kg.terms import TermIndex
+
+    index = TermIndex(oxigraph_kg_module)
+    given = [str(index.resolve(s, expected=URIRef(CKG + "Symptom"))) for s in symptoms]
+    answer = differential(shipped_graph, given, urgency=urgency_levels(oxigraph_kg_module))
+    mine = {(f.symptom, f.condition, f.record.urgency, f.record.quote) for f in answer.red_flags}
+    rows = run_query(oxigraph_kg_module, "differential-diagnosis", {"symptoms": symptoms}).dicts()
+    theirs = {(str(r["matched"]), str(r["condition"]), str(r["urgency"]), str(r["quote"]))
+              for r in rows if str(r["relation"]) == CKG + "redFlagFor"}  # fmt: skip
+    assert mine == theirs and mine
+    ranks = [urgency_levels(oxigraph_kg_module)[f.record.urgency][0] for f in answer.red_flags if not f.direct]
+    assert ranks == sorted(ranks, reverse=True)  # the most urgent first
+
+
 def test_the_explained_counts_agree_with_the_catalogue_query_on_the_small_graph(small, graph) -> None:
     answer = differential(graph, [EX + "leg-pain", EX + "numbness"])
     mine = {c.condition: c.explained for c in answer.ranked if c.explained}
