@@ -271,7 +271,8 @@ def test_the_explained_counts_agree_with_the_catalogue_query(oxigraph_kg_module,
 
 
 @pytest.mark.parametrize("symptoms", [
-    ["numbness", "muscle weakness", "leg pain"], ["pain", "muscle spasm", "fever"], ["loss of bladder control"]])  # fmt: skip
+    ["numbness", "muscle weakness", "leg pain"], ["pain", "muscle spasm", "fever"], ["loss of bladder control"],
+])  # fmt: skip
 def test_the_red_flags_are_those_of_the_catalogue_query(oxigraph_kg_module, shipped_graph, symptoms) -> None:
     from clinical_kg.terms import TermIndex
 
@@ -285,6 +286,29 @@ def test_the_red_flags_are_those_of_the_catalogue_query(oxigraph_kg_module, ship
     assert mine == theirs and mine
     ranks = [urgency_levels(oxigraph_kg_module)[f.record.urgency][0] for f in answer.red_flags if not f.direct]
     assert ranks == sorted(ranks, reverse=True)  # the most urgent first
+
+
+def test_a_red_flag_reaches_the_conditions_under_its_own_as_the_red_flags_query_does(
+    oxigraph_kg_module, shipped_graph
+) -> None:
+    """Leg pain is stated as a red flag of low back pain; the spasm, acute and chronic low back pain
+    are one ckg:broader step below it, idiopathic back spasm two: the flag applies to each, inferred,
+    and each one's red-flags answer lists it with the same record."""
+    answer = differential(shipped_graph, [ID + "leg-pain"], urgency=urgency_levels(oxigraph_kg_module))
+    (flag,) = [f for f in answer.red_flags if f.direct and f.condition == ID + "low-back-pain"]
+    assert [(label(shipped_graph, c), steps) for c, steps in flag.reaches] == [
+        ("acute low back pain", 1), ("chronic low back pain", 1), ("lower back muscle spasm", 1),
+        ("idiopathic back spasm", 2)]  # fmt: skip
+    for condition, steps in flag.reaches:
+        rows = run_query(oxigraph_kg_module, "red-flags", {"condition": [condition]}).dicts()
+        assert any(str(r["sign"]) == ID + "leg-pain" and str(r["condition"]) == ID + "low-back-pain"
+                   and str(r["quote1"]) == flag.record.quote and str(r["basis"]) == f"inferred ({steps + 1} links)"
+                   for r in rows), condition  # fmt: skip
+    assert flag.to_dict(shipped_graph)["also_applies_to"][-1] == {
+        "condition": "ckgid:idiopathic-back-spasm",
+        "label": "idiopathic back spasm",
+        "basis": "inferred (3 links)",
+    }
 
 
 def test_the_explained_counts_agree_with_the_catalogue_query_on_the_small_graph(small, graph) -> None:

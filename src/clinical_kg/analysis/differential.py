@@ -120,12 +120,18 @@ class RedFlag:
     record: Record
     direct: bool
     """True when the symptom is the given one (or its exact match), False when it is a narrower one."""
+    reaches: tuple[tuple[str, int], ...] = ()
+    """The conditions one or two ``ckg:broader`` steps below the one the flag is stated for, each with
+    its number of steps: the flag applies to them too, as the ``red-flags`` query infers it."""
 
     def to_dict(self, graph: nx.MultiDiGraph) -> dict[str, object]:
         """The red flag as plain values."""
+        reaches = [{"condition": compact(c), "label": label(graph, c), "basis": f"inferred ({steps + 1} links)"}
+                   for c, steps in self.reaches]  # fmt: skip
         return {"given": compact(self.given), "direct": self.direct, "symptom": compact(self.symptom),
                 "symptom_label": label(graph, self.symptom), "condition": compact(self.condition),
-                "condition_label": label(graph, self.condition), **self.record.to_dict()}  # fmt: skip
+                "condition_label": label(graph, self.condition), "basis": "stated", **self.record.to_dict(),
+                "also_applies_to": reaches}  # fmt: skip
 
 
 @dataclass
@@ -277,8 +283,22 @@ def red_flags(
                     continue
                 for record in data["records"]:
                     if sources is None or record.source in sources:
-                        found.append(RedFlag(g, symptom, condition, record, symptom in same))
+                        reaches = narrower_conditions(graph, condition)
+                        found.append(RedFlag(g, symptom, condition, record, symptom in same, reaches))
     found.sort(key=lambda f: (not f.direct, -urgency.get(f.record.urgency or "", (0, ""))[0], given.index(f.given),
                               label(graph, f.symptom).casefold(), label(graph, f.condition).casefold(),
                               f.record.iri))  # fmt: skip
     return found
+
+
+def narrower_conditions(graph: nx.MultiDiGraph, condition: str, steps: int = 2) -> tuple[tuple[str, int], ...]:
+    """The conditions at most ``steps`` ``ckg:broader`` links below ``condition``, each with its number of
+    links, nearest first, then by label."""
+    found: dict[str, int] = {}
+    level = {condition}
+    for step in range(1, steps + 1):
+        below = {n for c in level for n, _, key in graph.in_edges(c, keys=True) if key == "broader"}
+        below = {n for n in below if n not in found and n != condition and graph.nodes[n]["kind"] == "Condition"}
+        found.update(dict.fromkeys(below, step))
+        level = below
+    return tuple(sorted(found.items(), key=lambda item: (item[1], label(graph, item[0]).casefold(), item[0])))

@@ -130,6 +130,15 @@ def path_command(start: str, end: str, max_length: int, relations: tuple[str, ..
                 click.echo(f"       {_evidence(record)}")
 
 
+def _reaches(graph: object, flag: object) -> None:
+    """The conditions below the one a red flag is stated for, to which it applies by inference."""
+    from clinical_kg.analysis.network import label
+
+    if flag.reaches:
+        names = ", ".join(label(graph, c) + (" (2 steps)" if steps == 2 else "") for c, steps in flag.reaches)
+        click.echo(f"      applies too, inferred through ckg:broader, to: {names}")
+
+
 @main.command("differential", context_settings=CONTEXT)
 @click.argument("symptoms", nargs=-1, required=True, metavar="SYMPTOM...")
 @click.option("-n", "--top", default=10, show_default=True, type=click.IntRange(min=1), help="How many conditions.")
@@ -171,6 +180,7 @@ def differential_command(symptoms: tuple[str, ...], top: int, sources: tuple[str
         click.echo(f"  {level}: {label(graph, flag.symptom)} is a red flag for {label(graph, flag.condition)}"
                    + (f": {flag.record.advice}" if flag.record.advice else ""))  # fmt: skip
         click.echo(f"      {_evidence(flag.record)}")
+        _reaches(graph, flag)
     if narrower:
         click.echo("\nRed flags narrower than these symptoms (check whether they apply):")
         for flag in narrower:
@@ -179,6 +189,7 @@ def differential_command(symptoms: tuple[str, ...], top: int, sources: tuple[str
                        f"flag for {label(graph, flag.condition)}"
                        + (f": {flag.record.advice}" if flag.record.advice else ""))  # fmt: skip
             click.echo(f"      {_evidence(flag.record)}")
+            _reaches(graph, flag)
     if not answer.ranked:
         click.echo("\nno condition is stated to present with these symptoms or related ones")
         return
