@@ -409,3 +409,15 @@ def test_the_drawings_the_readme_shows_are_in_docs_and_the_schema_is_current() -
     assert sorted(committed.itertext()) == sorted(fresh.itertext()), (
         "the vocabulary changed: redraw it with `ckg draw --schema --out docs/schema.svg`"
     )
+
+
+def test_the_neighbourhood_drawing_in_docs_is_that_of_the_data_as_it_is(shipped_graph) -> None:
+    pytest.importorskip("matplotlib")
+    from clinical_kg.analysis.draw import render_neighbourhood
+    from tests.conftest import ROOT
+
+    fresh = ET.fromstring(render_neighbourhood(shipped_graph, ID + "herniated-disc", "svg", 2, 30))
+    committed = ET.parse(ROOT / "docs" / "neighbourhood-herniated-disc.svg").getroot()
+    assert sorted(committed.itertext()) == sorted(fresh.itertext()), (
+        "the data changed: redraw it with `ckg draw 'herniated disc' --out docs/neighbourhood-herniated-disc.svg`"
+    )
