@@ -273,6 +273,7 @@ _SCHEMA_PLACES = {
     "Cause": (0.0, 3.0), "Condition": (4.5, 0.6), "Symptom": (9.0, 3.0), "Treatment": (4.5, -2.6),
     "DiagnosticTest": (0.0, -1.6), "AnatomicalLocation": (9.0, -1.6), "Assertion": (4.5, 6.0),
     "SourceDocument": (0.0, 6.6), "Agent": (9.0, 7.0), "UrgencyLevel": (9.0, 5.4), "ClinicalEntity": (0.0, 5.0),
+    "Concept": (-0.6, 8.6), "Resource": (6.8, 8.4),  # the value terms and references of database records
 }  # fmt: skip
 
 _SCHEMA_QUERY = """
