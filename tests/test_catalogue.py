@@ -92,6 +92,10 @@ def test_examples_resolve_and_are_what_the_values_blocks_hold(path: Path, term_i
             expected = {str(e) for e in examples}
             assert expected <= set(parameter.choices), f"the example of {parameter.name} is not one of its choices"
             assert parameter.default is None or {str(d) for d in _as_list(parameter.default)} == expected
+        elif parameter.type == "source":
+            from clinical_kg.sources import resolve_sources
+
+            expected = {compact(s) for e in examples for s in resolve_sources(term_index.kg, e)}
         else:
             expected = {compact(term_index.resolve(e)) for e in examples}
         for var in parameter.vars:

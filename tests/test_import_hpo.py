@@ -705,23 +705,31 @@ def shipped_cases() -> list[tuple[str, dict]]:
 @pytest.mark.parametrize(("query", "case"), shipped_cases(), ids=lambda v: v if isinstance(v, str) else v["name"])
 def test_curated_rows_are_unchanged_by_the_import(query: str, case: dict, with_hpo_on_disk) -> None:
     """Every case of tests/queries/ on the store with the fixture imported: its rows from the curated
-    article are exactly the rows of the shipped data (the import only adds rows of its own source)."""
+    article are exactly the rows of the shipped data (the import only adds rows of its own source),
+    and the source parameter gives exactly the rows of each source."""
     from clinical_kg.catalogue import run_query
     from clinical_kg.results import compact
 
     kg, index = with_hpo_on_disk
-    params = {k: v if isinstance(v, list) else [v] for k, v in (case.get("params") or {}).items()}
-    result = run_query(kg, query, params, index=index)
-    rows = [{var: compact(term) for var, term in row.items() if term is not None} for row in result.dicts()]
-    imported = [
-        r for r in rows if any(re.fullmatch(r"source\d?", k) and v.startswith("ckgsrc:hpo") for k, v in r.items())
-    ]
-    assert [r for r in rows if r not in imported] == case["rows"]
+
+    def rows(extra: dict[str, list[str]]) -> list[dict[str, str]]:
+        params = {k: v if isinstance(v, list) else [v] for k, v in (case.get("params") or {}).items()}
+        result = run_query(kg, query, {**params, **extra}, index=index)
+        return [{var: compact(term) for var, term in row.items() if term is not None} for row in result.dicts()]
+
+    def imported(row: dict[str, str]) -> bool:
+        return any(re.fullmatch(r"source\d?", k) and v.startswith("ckgsrc:hpo") for k, v in row.items())
+
+    everything = rows({})
+    assert [r for r in everything if not imported(r)] == case["rows"]
+    assert rows({"source": ["curated"]}) == case["rows"]
+    assert rows({"source": ["hpoa"]}) == [r for r in everything if imported(r)]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("hpoa", ["ckgsrc:hpoa"]), ("HPO", ["ckgsrc:hpo"]), ("ckgsrc:hpoa-2025-01-16", ["ckgsrc:hpoa-2025-01-16"]),
+    [("hpoa", ["ckgsrc:hpoa-2025-01-16"]), ("HPO", ["ckgsrc:hpo-2025-01-16"]),
+     ("ckgsrc:hpoa", ["ckgsrc:hpoa-2025-01-16"]), ("ckgsrc:hpoa-2025-01-16", ["ckgsrc:hpoa-2025-01-16"]),
      ("curated", ["ckgsrc:how-to-help-muscle-spasms-in-lower-back"]),
      ("HPO annotations (phenotype.hpoa)", ["ckgsrc:hpoa-2025-01-16"]),
      ("muscle spasms in lower back", ["ckgsrc:how-to-help-muscle-spasms-in-lower-back"])],

@@ -21,7 +21,8 @@ holds that entity and every entity of the graph that is the same as it (``skos:e
 either way, such as a curated symptom and the imported HPO term), so a question is answered
 from the statements about any of them, each row naming the term its statement is about.
 ``type: choice`` takes one of ``choices``, each a CURIE (``ckg:causes``, also accepted without
-its prefix) or an integer.
+its prefix) or an integer. ``type: source`` takes a source as :mod:`clinical_kg.sources` names
+them (``curated``, ``hpoa``, an IRI, CURIE or title) and binds every source it names.
 
 The safety check of the shipped templates (:func:`clinical_kg.sparql_safety.check_query`) is
 done when the catalogue's generated files are written (``scripts/generate_catalogue_docs.py``):
@@ -317,7 +318,7 @@ def catalogue_markdown(catalogue: dict[str, CatalogueQuery]) -> str:
         args = " ".join(
             f'--param {p.name}="{e}"'
             for p in query.parameters
-            if p.default is None
+            if p.default is None and p.required
             for e in (p.example if isinstance(p.example, list) else [p.example])
         )
         lines += [

@@ -6,20 +6,20 @@ looks a template up here and checks any text that is not listed when it runs.
 """
 
 CHECKED: dict[str, str] = {
-    "aa37d9f6a9434ce3e686433b93fc8b0604357c56c3f7cb667bb928ff6c99fc23": "SELECT",  # adverse-effects-of-treatment
-    "e6943b4aa2aa416c08bfe063730beb5dfdbd614d5ca5023cb30ca263748d800d": "SELECT",  # assertions
-    "e122afe797ca99c08474903fd8fc3f5315649b80c826c69dac96b9404905e225": "SELECT",  # causes-of-condition
-    "b3dad55b891743e7d90b67b50d1f42c0405500e1f051e550e2faa971b269a7bb": "SELECT",  # conditions-causing-symptom
-    "7f54bf41ac509fab5636779121c7587f436139e838595cad634cf5ece60a0f7b": "SELECT",  # conditions-causing-symptom-chains
-    "45ef3d312b2fa28293066e728ee6faf80b11068df05546134dc1f59ece763471": "SELECT",  # conditions-treated-by
-    "7452e9522cfd7f7d940673b8f762d008556aa46af976df3893a7c25c7271d647": "SELECT",  # conflicts
-    "7c650ad189f51426d94b4abccfbad55524a472dccdf63382a571f40fd64d0b37": "SELECT",  # differential-diagnosis
-    "c84fa9920c730bb9cebdbab2d965504b826309e4013962ab9c556baf9a90bf5b": "SELECT",  # evidence-for
-    "1fc88aea7ba7f56c1d596a01d3cd98e5f55cc3f5ec37917d92f797d4c2d57f44": "SELECT",  # prevention-for-condition
-    "560547d050d8011795029e829abc91f8f38e2907be681a99aa9e086d7acb6b0b": "SELECT",  # prevention-for-condition-chains
-    "68c08aeb23a11542d43029c82903d86bb9a74d5fe4f248b89f7bc9c6adce6115": "SELECT",  # red-flags
-    "afa5551e2da29e56859dd49df063ac9b499a800b362e7b09bb94f4bf969aa909": "SELECT",  # symptoms-of-condition
-    "764141ddacbc6a247f726db8db3266fc121742ad06af2d1cde9a026b32731fe9": "SELECT",  # symptoms-of-condition-chains
-    "519a9e989a7b0b5817c14471060bafa8da1f2848f42f7c632eb8db81de112179": "SELECT",  # treatments-for-condition
-    "ffd1c75902d4d6ae07816a90d7ae3472dd3bcab9dd4f370a5e33fe30db87cd87": "SELECT",  # treatments-for-condition-chains
+    "5fabbe3c519eb25b9596519d0ee78ec7bc34b2e9f7e96098ad7d9af506cdb6ee": "SELECT",  # adverse-effects-of-treatment
+    "b0872bd457c010dcf4bec1b8cb3678bbcbee3eba358b6fdd268d29e1611fbea3": "SELECT",  # assertions
+    "322dcd504dbb0f69e59f0decf65a326e10dd5f53eb8d0e37b9b368123ac43d7c": "SELECT",  # causes-of-condition
+    "e5b21f2008ae833cd3fdab989fd20168c79470289725dd34ccf3f1c2a993ef39": "SELECT",  # conditions-causing-symptom
+    "f7373d04429d4f4a8c1896c357c1904a8a4aca6889ca0c20a1e8a1b052e19db8": "SELECT",  # conditions-causing-symptom-chains
+    "c32ad8ed362a2cd314d9cb9adc58d27845004b8655bc7f01163e66732043cd43": "SELECT",  # conditions-treated-by
+    "3efc2bb06133e6f5c18c328145c0ef259b248f3268c6a3b4290e9ec3139f6537": "SELECT",  # conflicts
+    "db0571a8ebf77b953a9c84cd2ec1b1e3545ee599f9ceafffdb87bfac195f512e": "SELECT",  # differential-diagnosis
+    "77a0a7161b40a082f70f62d7bf3c5a1b2062908297fb70018e849d4c9a00bd32": "SELECT",  # evidence-for
+    "9b26746b5f4c02ac483576d83aa4fbe318c22c13307af0a2cad4bda5f290e63a": "SELECT",  # prevention-for-condition
+    "1d869802c4d2d36dbde9d303d139b3c1201272af270a1b0fce5d5dc50184eeb9": "SELECT",  # prevention-for-condition-chains
+    "04224ff2f3e2b93f95f084f159307bdf27e8c641f5b6b1e5a26dcb3df81ff6d3": "SELECT",  # red-flags
+    "6c0999713ac623f3414230904e90770a471f45443c899bc5b58d856a98e42a4d": "SELECT",  # symptoms-of-condition
+    "e8569fa375ac8c72d0fac1a90bded4f60d7220a3588b1d741da540257aedee72": "SELECT",  # symptoms-of-condition-chains
+    "d6a97e14864e4a6519186edf20c14fd7ae2a19a9630da755606635000c5682cc": "SELECT",  # treatments-for-condition
+    "7d6cfbfe1ee5525d4552dcbdb1b5e2564d1b1746b623a04bfbfa89d9ab209545": "SELECT",  # treatments-for-condition-chains
 }

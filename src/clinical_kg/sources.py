@@ -9,8 +9,10 @@ series (``dcterms:isVersionOf ckgsrc:hpoa``). A user names them by:
 - ``curated``: every source that is not a database release (the curated articles);
 - a source's title, or words of it (``"HPO annotations"``), when they name one source.
 
-A catalogue query keeps the rows whose record's ``ckg:source`` is one of the IRIs, or a
-version of one (its ``sourceFilter`` block).
+:func:`resolve_sources` gives the sources themselves (a series stands for its releases), and
+a catalogue query keeps the rows whose records' ``ckg:source`` is one of them: its optional
+``source`` parameter fills the ``VALUES ?source`` blocks (``?source1``, ... for each link of a
+chain) next to the patterns that read a record's source; left out, they hold ``UNDEF``.
 """
 
 from __future__ import annotations
@@ -44,8 +46,22 @@ def _folded(text: str) -> str:
 
 
 def resolve_sources(kg: KnowledgeGraph, text: str, parameter: str = "source") -> list[URIRef]:
-    """The source or series IRIs that ``text`` names, or an UnknownTermError listing the choices."""
+    """The sources that ``text`` names (every release of a series), sorted, or an UnknownTermError
+    listing the choices."""
     rows = kg.query_trusted(_SOURCES_QUERY).rows
+    versions: dict[URIRef, list[URIRef]] = {}
+    for row in rows:
+        if row[2] is not None:
+            versions.setdefault(URIRef(str(row[2])), []).append(URIRef(str(row[0])))
+
+    def releases(found: list[URIRef]) -> list[URIRef]:
+        return sorted({source for s in found for source in versions.get(s, [s])}, key=str)
+
+    return releases(_named(rows, text, parameter))
+
+
+def _named(rows: list, text: str, parameter: str) -> list[URIRef]:
+    """The source or series IRIs that ``text`` names."""
     sources = {URIRef(str(row[0])) for row in rows}
     series = {URIRef(str(row[2])) for row in rows if row[2] is not None}
     wanted = text.strip().removeprefix("<").removesuffix(">")

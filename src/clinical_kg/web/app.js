@@ -265,7 +265,8 @@ function chooseExample(values) {
     input.title = p.description || "";
     const given = values ? values.getAll(p.name) : [];
     const example = Array.isArray(p.example) ? p.example.join("; ") : p.example || "";
-    input.value = given.length ? given.join("; ") : example;
+    // an optional parameter without a default (source) starts empty: the example would narrow the answer
+    input.value = given.length ? given.join("; ") : (p.required || p.default != null ? example : "");
     input.addEventListener("input", () => ($("ask-url").textContent = askUrl()));
     fields.append(label, input);
   }
