@@ -14,7 +14,8 @@ body, holding its example value, so the file runs as it is in any SPARQL editor.
 resolves each user value to a graph term and replaces the content of its blocks with the
 terms' N-Triples forms: values are bound as RDF terms, never pasted as text. ``multiple: true``
 parameters take several values (``--param symptoms=a --param symptoms=b``); ``required:
-false`` parameters left out are bound to their ``default``, or to ``UNDEF`` without one.
+false`` parameters left out are bound to their ``default``; without one their blocks are dropped
+(the answers of ``VALUES ?var { UNDEF }``, which Virtuoso 7.2 mishandles).
 
 ``type: term`` (the default) takes a label, synonym, code, CURIE or IRI of an entity; its block
 holds that entity and every entity of the graph that is the same as it (``skos:exactMatch``
@@ -230,9 +231,11 @@ def bind_parameters(
         else:
             terms = [Literal(v) for v in given]
         bound[parameter.name] = terms
-        content = " ".join(dict.fromkeys(t.n3() for t in terms)) or "UNDEF"
+        content = " ".join(dict.fromkeys(t.n3() for t in terms))
         for var in parameter.vars:
-            block = f"VALUES ?{var} {{ {content} }}"
+            # A parameter left out drops its block: the same answers as `VALUES ?var { UNDEF }`, which
+            # Virtuoso 7.2 mishandled (treatments-for-condition lost its path's constraint).
+            block = f"VALUES ?{var} {{ {content} }}" if content else ""
             text = query.values_block(var).sub(lambda _m, block=block: block, text)
     return text, bound
 

@@ -12,7 +12,7 @@ series (``dcterms:isVersionOf ckgsrc:hpoa``). A user names them by:
 :func:`resolve_sources` gives the sources themselves (a series stands for its releases), and
 a catalogue query keeps the rows whose records' ``ckg:source`` is one of them: its optional
 ``source`` parameter fills the ``VALUES ?source`` blocks (``?source1``, ... for each link of a
-chain) next to the patterns that read a record's source; left out, they hold ``UNDEF``.
+chain) next to the patterns that read a record's source; left out, the blocks are dropped.
 """
 
 from __future__ import annotations

@@ -329,7 +329,11 @@ def create_app(settings: Settings) -> Any:
     async def queries(request: Any) -> Any:
         items = []
         for query in catalogue.values():
-            example = {p.name: p.example for p in query.parameters if p.example is not None}
+            example = {
+                p.name: p.example
+                for p in query.parameters
+                if p.example is not None and (p.required or p.default is not None)
+            }
             items.append({
                 "name": query.name, "title": query.title, "description": query.description,
                 "parameters": [{"name": p.name, "type": p.type, "description": p.description, "example": p.example,
