@@ -345,7 +345,6 @@ __all__ = [
     "label",
     "narrower_closure",
     "same_terms",
-    "source_documents",
     "statements",
     "urgency_levels",
 ]
@@ -363,26 +362,9 @@ SELECT ?level ?rank ?label WHERE {
 }
 """
 )
-_SOURCES = (
-    _PREFIXES
-    + """
-PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT ?source ?title WHERE {
-  ?class rdfs:subClassOf* ckg:SourceDocument .
-  ?source a ?class .
-  OPTIONAL { ?source dcterms:title ?title }
-}
-"""
-)
 
 
 def urgency_levels(kg: KnowledgeGraph) -> dict[str, tuple[int, str]]:
     """Each urgency level of the vocabulary with its rank (higher, more urgent; 0 when unranked) and label."""
     return {str(level): (int(rank) if rank is not None else 0, str(text) if text is not None else local_name(level))
             for level, rank, text in kg.query_trusted(_URGENCY).rows}  # fmt: skip
-
-
-def source_documents(kg: KnowledgeGraph) -> dict[str, str]:
-    """Every source of the graph (texts and database releases) with its title."""
-    return {str(source): str(title) if title is not None else compact(str(source))
-            for source, title in sorted(kg.query_trusted(_SOURCES).rows, key=lambda row: str(row[0]))}  # fmt: skip

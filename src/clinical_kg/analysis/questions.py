@@ -14,10 +14,9 @@ from rdflib import URIRef
 
 from clinical_kg.analysis.differential import Differential, differential
 from clinical_kg.analysis.hubs import DEFAULT_KINDS, Hubs, hubs
-from clinical_kg.analysis.network import CKG, clinical_graph, compact, source_documents, urgency_levels
+from clinical_kg.analysis.network import CKG, clinical_graph, compact, urgency_levels
 from clinical_kg.analysis.paths import CHAIN_RELATIONS, DEFAULT_RELATIONS, PathAnswer, explanation_paths
 from clinical_kg.errors import InputError
-from clinical_kg.namespaces import prefix_map
 
 if TYPE_CHECKING:
     from clinical_kg.store import KnowledgeGraph
@@ -52,19 +51,14 @@ def chain_relations(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def chosen_sources(kg: KnowledgeGraph, names: list[str] | tuple[str, ...]) -> set[str] | None:
-    """Source names (CURIE or IRI) as IRIs of sources of the graph; None (every source) when none."""
+    """The sources ``names`` name, as the catalogue's ``source`` parameter resolves them
+    (:func:`clinical_kg.sources.resolve_sources`: ``curated``, a series such as ``hpoa`` for each of
+    its releases, a source's IRI, CURIE or title); None (every source) when none is named."""
     if not names:
         return None
-    known = source_documents(kg)
-    chosen = set()
-    for text in names:
-        prefix, sep, local = text.partition(":")
-        iri = prefix_map()[prefix] + local if sep and prefix in prefix_map() else text.strip("<>")
-        if iri not in known:
-            listing = "; ".join(f"{compact(s)} ({title})" for s, title in known.items())
-            raise InputError(f"--source {text!r} is not a source of this graph", hint=f"the sources: {listing}")
-        chosen.add(iri)
-    return chosen
+    from clinical_kg.sources import resolve_sources
+
+    return {str(source) for text in names for source in resolve_sources(kg, text, parameter="--source")}
 
 
 def ask_path(

@@ -143,7 +143,8 @@ def _reaches(graph: object, flag: object) -> None:
 @click.argument("symptoms", nargs=-1, required=True, metavar="SYMPTOM...")
 @click.option("-n", "--top", default=10, show_default=True, type=click.IntRange(min=1), help="How many conditions.")
 @click.option("--source", "sources", multiple=True, metavar="SOURCE",
-              help="Only the statements of this source (CURIE or IRI; repeat for several). [default: all]")  # fmt: skip
+              help="Only the statements of this source, named as the catalogue's source parameter: curated, hpoa, "
+                   "or a source's IRI, CURIE or title (repeat for several). [default: all]")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @store_option
 @handle_errors
