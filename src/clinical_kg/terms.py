@@ -11,14 +11,17 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-import snowballstemmer
 from rdflib import Literal, URIRef
 
 from clinical_kg.errors import AmbiguousTermError, TermTypeError, UnknownTermError
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.results import compact
 from clinical_kg.store import KnowledgeGraph
+
+if TYPE_CHECKING:
+    import snowballstemmer
 
 # The index is read with three simple queries and joined here: joined in SPARQL, Oxigraph takes
 # 36 s for the labels and types of an HPO import (53k names, 300k typed nodes), here about 4 s.
@@ -110,6 +113,8 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 @cache
 def _stemmer() -> snowballstemmer.stemmer:
+    import snowballstemmer  # 30 ms: only when a value is not a name as written
+
     return snowballstemmer.stemmer("english")
 
 
