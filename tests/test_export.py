@@ -464,6 +464,21 @@ def test_two_exports_of_separately_loaded_graphs_are_byte_equal(tmp_path: Path) 
         assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b], name
 
 
+def test_a_triple_in_two_graphs_is_one_statement_of_the_union(tmp_path: Path) -> None:
+    import pyoxigraph as ox
+
+    triple = (ox.NamedNode("https://w3id.org/clinical-kg/id/sciatica"), ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel"),
+              ox.Literal("sciatica", language="en"))  # fmt: skip
+    store = ox.Store()
+    for graph in ("https://example.org/a", "https://example.org/b"):
+        store.add(ox.Quad(*triple, ox.NamedNode(graph)))
+    line = (
+        b'<https://w3id.org/clinical-kg/id/sciatica> <http://www.w3.org/2004/02/skos/core#prefLabel> "sciatica"@en .\n'
+    )
+    assert export(store, "ntriples", tmp_path / "a.nt")[0].read_bytes() == line
+    assert export(store, "nquads", tmp_path / "a.nq")[0].read_bytes().count(b"\n") == 2  # each graph keeps its own
+
+
 @pytest.mark.parametrize("fmt", ["turtle", "ntriples", "nquads", "rdfxml"])
 def test_rdf_formats_are_the_same_bytes_from_oxigraph_and_from_rdflib(fmt: str, tmp_path: Path) -> None:
     from clinical_kg.export.rdf import load_dataset
