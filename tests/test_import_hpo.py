@@ -29,7 +29,7 @@ from clinical_kg.imports.hpoa import RowError, _Mapper
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.store import default_graph_size, from_oxigraph, imported_graph_names, load_store
 from clinical_kg.validation import validate_graph
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SOURCES
 
 FIXTURE = ROOT / "tests" / "fixtures" / "hpo"
 OBO, HPOA, CURATED = FIXTURE / "hp.obo", FIXTURE / "phenotype.hpoa", FIXTURE / "curated.ttl"
@@ -635,6 +635,50 @@ def merged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     load_store(path, resources.curated_files())
     import_fixture(path)
     return path
+
+
+CANDIDATE_CITING_HPO = """
+@prefix ckg: <https://w3id.org/clinical-kg/vocab/> .
+@prefix ckgid: <https://w3id.org/clinical-kg/id/> .
+@prefix ckgsrc: <https://w3id.org/clinical-kg/source/> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix HP: <http://purl.obolibrary.org/obo/HP_> .
+
+ckgid:debilitating-back-pain a ckg:Symptom ;
+    skos:prefLabel "debilitating back pain"@en ;
+    skos:definition "Back pain severe enough to keep a person from their usual activities."@en ;
+    ckg:broader HP:0003418 .
+
+ckgid:lower-back-muscle-spasm ckg:hasSymptom ckgid:debilitating-back-pain .
+
+[] a ckg:Assertion ;
+    rdf:subject ckgid:lower-back-muscle-spasm ;
+    rdf:predicate ckg:hasSymptom ;
+    rdf:object ckgid:debilitating-back-pain ;
+    ckg:source ckgsrc:how-to-help-muscle-spasms-in-lower-back ;
+    ckg:evidenceQuote "Muscle spasms in the lower back can be very painful and debilitating." ;
+    ckg:hedge "can" .
+"""
+
+
+def test_ckg_validate_checks_a_candidate_against_the_imported_graphs(merged: Path, tmp_path: Path) -> None:
+    """A candidate citing an imported HPO term ("Back pain", a ckg:Symptom of the imported graph)
+    conforms against the store that imported it; against the curated files alone the term is no
+    symptom at all."""
+    from click.testing import CliRunner
+
+    candidate = tmp_path / "candidate.ttl"
+    candidate.write_text(CANDIDATE_CITING_HPO, encoding="utf-8")
+    sources = ["--sources-dir", str(SOURCES)]
+    on_store = CliRunner().invoke(main, ["validate", str(candidate), "--store-path", str(merged), "--format", "json",
+                                         *sources])  # fmt: skip
+    assert on_store.exit_code == 0, on_store.output
+    assert [file["findings"] for file in json.loads(on_store.stdout)["files"]] == [[]]
+    alone = CliRunner().invoke(main, ["validate", str(candidate), "--format", "json", *sources])
+    assert alone.exit_code == 1, alone.output
+    found = [(f["rule"], f["focus"]) for file in json.loads(alone.stdout)["files"] for f in file["findings"]]
+    assert found == [("ckgsh:Symptom-broader", P["ckgid"] + "debilitating-back-pain")]
 
 
 # The catalogue across sources: tests/queries/hpo/<query>.yaml on the shipped data with the fixture imported.

@@ -138,11 +138,14 @@ class Validation:
 class ClinicalKG:
     """The graph, loaded once, with the catalogue, ad-hoc SPARQL, term lookup and validation."""
 
-    def __init__(self, opener: Callable[[], KnowledgeGraph], data_dir: Path, remote: bool = False) -> None:
+    def __init__(
+        self, opener: Callable[[], KnowledgeGraph], data_dir: Path, remote: bool = False, store_path: Path | None = None
+    ) -> None:
         self._opener = opener
         self._kg: KnowledgeGraph | None = None
         self.data_dir = data_dir  # the curated data candidates are checked against (unless remote)
         self.remote = remote  # the graph is on a SPARQL server: candidates are checked against its data
+        self.store_path = store_path  # an on-disk store: candidates are also checked against what it imported
         self._index: TermIndex | None = None
 
     @property
@@ -216,6 +219,9 @@ class ClinicalKG:
     def validate(self, *paths: str | Path, sources_dir: str | Path | None = None, verbose: bool = False) -> Validation:
         """Check candidate files against the curated data, or, with no ``paths``, the whole graph.
 
+        On an on-disk store (``store_path``) a candidate is also checked against the databases
+        imported into it (``ckg import``), read where they are.
+
         Every evidence quote of a candidate is looked up in its source's text, in ``sources_dir``
         (default: ``$CKG_SOURCES_DIR``, else ``sources/`` beside the data folder). ``verbose``
         lists every warning of the whole graph, not the first few of each rule.
@@ -245,7 +251,7 @@ class ClinicalKG:
             data = Graph()
             for graph in load_data(self.data_dir).values():
                 data += graph
-            pulled = [data] * len(candidates)
+            pulled = [self._with_imports(data)] * len(candidates)
         folder = Path(sources_dir) if sources_dir is not None else None
         reports = [
             validate_candidate(candidate, data, file=str(path), sources_dir=folder, data_dir=self.data_dir)
@@ -257,6 +263,19 @@ class ClinicalKG:
             "".join(format_candidate_report(r) for r in reports),
             reports,
         )
+
+    def _with_imports(self, data: Graph) -> Graph:
+        """The curated ``data`` and, on an on-disk store, the databases imported into it (``ckg import``),
+        read where they are: a candidate may cite an HPO term or an OMIM disease."""
+        from clinical_kg.store import OxigraphKnowledgeGraph
+
+        kg = self.kg if self.store_path is not None else None
+        views = kg.imported_views() if isinstance(kg, OxigraphKnowledgeGraph) else []
+        if not views:
+            return data
+        from rdflib.graph import ReadOnlyGraphAggregate
+
+        return ReadOnlyGraphAggregate([data, *views])
 
     def stats(self) -> dict[str, Any]:
         """Counts by class and relation, assertions, sources, and the best-connected entities."""
@@ -285,4 +304,4 @@ def open_clinical_kg(
         raise InputError(f"the data folder {folder} is not a folder", hint="give the folder of the curated .ttl files")
     path = Path(store_path) if store_path is not None else None
     kg = open_graph(store, store_path=path, data_dir=folder)
-    return ClinicalKG(lambda: kg, folder)
+    return ClinicalKG(lambda: kg, folder, store_path=path)

@@ -205,6 +205,13 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
         """The named graphs of the databases imported into the store (``ckg import``), sorted."""
         return imported_graph_names(self.store)
 
+    def imported_views(self) -> list[Graph]:
+        """Each imported graph as a read-only rdflib Graph over the store (no copy), for rdflib's own API."""
+        from oxrdflib import OxigraphStore
+
+        store = OxigraphStore(store=self.store)
+        return [Graph(store=store, identifier=URIRef(name.value)) for name in self.imported_graphs()]
+
     def dataset(self) -> dict[str, list[ox.NamedNode | ox.DefaultGraph]]:
         """What queries read: the default graph and the imported graphs (keyword arguments of ``Store.query``).
 

@@ -68,8 +68,9 @@ def validate_command(
 ) -> None:
     """Check candidate FILES before they are added, or, with no FILES, the whole graph.
 
-    A candidate is checked together with the curated data, so references to existing entities
-    resolve, but only the problems it introduces or touches are reported: SHACL violations,
+    A candidate is checked together with the curated data (and, with --store-path, the databases
+    imported into the store by `ckg import`), so references to existing entities resolve, but
+    only the problems it introduces or touches are reported: SHACL violations,
     terms not in the vocabulary (with a suggestion), duplicates of existing entities, quotes
     that are not whole words of the cited source's text or whose hedge is not in them,
     contradictions. Every quote is checked: a source whose text is not found in the sources

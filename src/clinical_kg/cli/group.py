@@ -141,16 +141,22 @@ def open_kg() -> KnowledgeGraph:
     remote = endpoint()
     if remote is not None:
         return open_graph(store, endpoint=remote)
-    store_path = meta.get("ckg.store_path") or os.environ.get("CKG_STORE_PATH") or None
-    return open_graph(store, store_path=Path(store_path) if store_path else None, data_dir=data_location().path)
+    return open_graph(store, store_path=store_path(), data_dir=data_location().path)
+
+
+def store_path() -> Path | None:
+    """The on-disk store of ``--store-path`` (or ``CKG_STORE_PATH``), None when there is none."""
+    value = click.get_current_context().meta.get("ckg.store_path") or os.environ.get("CKG_STORE_PATH")
+    return Path(value) if value else None
 
 
 def open_api() -> ClinicalKG:
     """The Python API's object over the graph of ``--store``, ``--store-path`` and ``--data-dir`` (loaded when
-    first needed: candidate validation reads only the data folder)."""
+    first needed: candidate validation reads the data folder, and of an on-disk store only what it imported)."""
     from clinical_kg.api import ClinicalKG
 
-    return ClinicalKG(open_kg, data_location().path, remote=endpoint() is not None)
+    remote = endpoint() is not None
+    return ClinicalKG(open_kg, data_location().path, remote=remote, store_path=None if remote else store_path())
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
