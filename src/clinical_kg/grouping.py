@@ -20,7 +20,9 @@ without a second query (docs/decisions/0009-grouped-answers.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from rdflib.term import Node
@@ -167,15 +169,30 @@ def group_answer(name: str, answer: QueryResult, page: Page | None = None, title
     ``page``, only those groups (``total`` counts all of them)."""
     variables = list(answer.variables)
     grouping = grouping_of(name, variables)
-    key_at = [variables.index(c) for c in grouping.key]
-    listed_at = [variables.index(c) for c in grouping.listed]
     evidence_at = [i for i, v in enumerate(variables) if v not in grouping.key]
+    key_of = _getter([variables.index(c) for c in grouping.key])
+    listed_of = _getter([variables.index(c) for c in grouping.listed]) if grouping.listed else None
+    evidence_of = _getter(evidence_at)
     basis_at = variables.index("basis") if "basis" in variables else None
     groups: dict[Row, Group] = {}
     seen_listed: dict[Row, set[Row]] = {}
     with gc_paused():
         for row in answer.rows:
-            _add(groups, seen_listed, row, key_at, listed_at, evidence_at, basis_at)
+            key = key_of(row)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = Group(key)
+                seen_listed[key] = set()
+            if listed_of is not None:
+                item = listed_of(row)
+                if item not in seen_listed[key]:
+                    seen_listed[key].add(item)
+                    group.listed.append(item)
+            if basis_at is not None:
+                basis = str(row[basis_at]) if row[basis_at] is not None else "unknown"
+                if basis not in group.bases:
+                    group.bases.append(basis)
+            group.evidence.append(evidence_of(row))
     ordered = list(groups.values())
     offset = page.offset if page is not None else 0
     end = offset + page.limit if page is not None and page.limit is not None else None
@@ -184,21 +201,10 @@ def group_answer(name: str, answer: QueryResult, page: Page | None = None, title
     )
 
 
-def _add(groups: dict[Row, Group], seen_listed: dict[Row, set[Row]], row: Row, key_at: list[int],
-         listed_at: list[int], evidence_at: list[int], basis_at: int | None) -> None:  # fmt: skip
-    """Put one flat row into its group (a new group at the end for a new key)."""
-    key = tuple(row[i] for i in key_at)
-    group = groups.get(key)
-    if group is None:
-        group = groups[key] = Group(key)
-        seen_listed[key] = set()
-    if listed_at:
-        item = tuple(row[i] for i in listed_at)
-        if item not in seen_listed[key]:
-            seen_listed[key].add(item)
-            group.listed.append(item)
-    if basis_at is not None:
-        basis = str(row[basis_at]) if row[basis_at] is not None else "unknown"
-        if basis not in group.bases:
-            group.bases.append(basis)
-    group.evidence.append(tuple(row[i] for i in evidence_at))
+def _getter(indexes: list[int]) -> Callable[[Row], Row]:
+    """A function giving the terms of a row at ``indexes``, as a tuple (at C speed: 30,000 rows are
+    grouped for a hub answer)."""
+    if len(indexes) == 1:
+        (index,) = indexes
+        return lambda row: (row[index],)
+    return itemgetter(*indexes)
