@@ -797,3 +797,16 @@ def test_an_unknown_source_names_the_choices(merged: Path) -> None:
         "source='wikipedia' names no source of the graph\n"
         "  hint: name curated, hpo, hpoa, or a source's IRI, CURIE or title"
     )
+
+
+def test_an_imported_term_outside_the_vocabulary_classes_is_named_a_concept(with_hpo_on_disk) -> None:
+    """An HPO term that is not a phenotypic abnormality (a mode of inheritance) is a skos:Concept: messages
+    and `ckg lookup` call it a concept, not "?"."""
+    from clinical_kg.errors import TermTypeError
+
+    _kg, index = with_hpo_on_disk
+    term = URIRef("http://purl.obolibrary.org/obo/HP_0000006")
+    assert index.describe(term) == ("Autosomal dominant inheritance", "concept")
+    with pytest.raises(TermTypeError) as caught:
+        index.resolve("HP:0000006", parameter="symptom", expected=URIRef("https://w3id.org/clinical-kg/vocab/Symptom"))
+    assert "(Autosomal dominant inheritance), a concept, not a symptom" in str(caught.value)

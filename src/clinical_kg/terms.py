@@ -48,6 +48,8 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?class ?super WHERE { ?class rdfs:subClassOf ?super }
 """
 
+_SKOS_CONCEPT = URIRef("http://www.w3.org/2004/02/skos/core#Concept")
+
 _CLASS_LABELS_QUERY = """
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -197,6 +199,8 @@ class TermIndex:
                     self.classes[entity] |= _closure(direct, supers)
                     if direct in self.class_labels and str(direct).startswith(vocabulary):
                         self.types[entity].add(self.class_labels[direct])
+                if not self.types[entity] and _SKOS_CONCEPT in direct_classes[entity]:
+                    self.types[entity].add("concept")  # an imported term outside the vocabulary's classes
             name = str(text)
             if str(kind) == "label":
                 self.label[entity] = name
