@@ -61,6 +61,10 @@ def test_table_uses_curies_and_counts_rows() -> None:
     assert table.rstrip().endswith("2 rows")
 
 
+def test_an_empty_answer_is_its_row_count_alone() -> None:
+    assert to_table(QueryResult("SELECT", variables=["condition", "quote"], rows=[]), title="Causes") == "0 rows\n"
+
+
 def test_table_shows_values_verbatim() -> None:
     # rich read "[sic]" as a style and ":smile:" as an emoji in the cells: a quote lost its words
     quote = "a [1] b [sic] c [bold]x[/bold] d :smile:"

@@ -187,6 +187,8 @@ class _Cells:
 def _render(headers: list[str], rows: list[list[str]], title: str | None, width: int | None, sections: bool,
             footer: str) -> str:  # fmt: skip
     """Rows of cells as a table that fits ``width``, without the columns every row leaves empty."""
+    if not rows:
+        return footer + "\n"  # a table without columns would print an empty line
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
