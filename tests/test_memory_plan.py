@@ -47,3 +47,28 @@ def test_a_planned_graph_answers_as_rdflib_does() -> None:
     plain, planned = _graph(), plan_queries_on(_graph())
     expected = sorted(tuple(row) for row in plain.query(QUERY))
     assert len(expected) == 132 and sorted(tuple(row) for row in planned.query(QUERY)) == expected
+
+
+SPLIT = """PREFIX ex: <http://example.org/> PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+SELECT ?record1 ?record2 ?end WHERE { ?record1 rdf:object ?node . VALUES ?type { ex:Assertion }
+  ?record1 a ?type . ?record2 rdf:subject ?node . ?record2 rdf:object ?end }"""
+
+
+def test_patterns_after_a_values_block_get_the_bindings_before_it(monkeypatch) -> None:
+    """A VALUES block splits a group's patterns; rdflib then matched the second run unbound, over the
+    whole graph. The planned graph joins it with the bindings of the first: the same answers."""
+    import clinical_kg.memory_plan as memory_plan
+
+    lazy = []
+
+    def counted(ctx, join):
+        lazy.append(join.p2.name)
+        return memory_plan_join(ctx, join)
+
+    memory_plan_join = memory_plan.evalLazyJoin
+    monkeypatch.setattr(memory_plan, "evalLazyJoin", counted)
+    plain, planned = _graph(), plan_queries_on(_graph())
+    expected = sorted(tuple(row) for row in plain.query(SPLIT))
+    assert not lazy
+    assert len(expected) == 132 and sorted(tuple(row) for row in planned.query(SPLIT)) == expected
+    assert lazy == ["BGP"]
