@@ -50,11 +50,7 @@ def strongest(records: tuple[Record, ...]) -> Record:
     from clinical_kg.hedges import hedge_scale
 
     scale = hedge_scale()
-    best = records[0]
-    for record in records[1:]:
-        if scale.strength(record.hedge) > scale.strength(best.hedge):
-            best = record
-    return best
+    return max(records, key=lambda record: scale.strength(record.hedge))  # max keeps the first of equals
 
 
 @dataclass(frozen=True)
