@@ -74,7 +74,9 @@ def measure(runs: int, trees: dict[str, Path]) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="ckg-bench-cli-") as name:
         folder = Path(name)
         floor = floor_command(folder)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_") and k != "PYTHONPATH"}
+        # as installed: with bytecode (pip compiles it; PYTHONDONTWRITEBYTECODE would make every run compile)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("CKG_") and k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}  # fmt: skip
         for label, args in COMMANDS:
             jobs = {"floor": (floor, env)}
             for tree, src in trees.items():

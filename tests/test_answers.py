@@ -49,7 +49,7 @@ def run_for_all(kg: KnowledgeGraph, name: str, terms: list[URIRef], **extra: lis
         parameter = next(p for p in query.parameters if p.name == key)
         from clinical_kg.catalogue import _choice  # the binding `ckg query` uses
 
-        content = " ".join(_choice(parameter, v).n3() for v in given)
+        content = " ".join(str(_choice(parameter, v)) for v in given)
         for var in parameter.vars:
             text = query.values_block(var).sub(f"VALUES ?{var} {{ {content} }}", text)
     return kg.query_trusted(text).dicts()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 
+import pyoxigraph as ox
 import pytest
 from rdflib import BNode, Literal, URIRef, Variable
 from rdflib.query import Result
 
-from clinical_kg.results import to_csv, to_json, to_table, to_tsv
-from clinical_kg.store import QueryResult
+from clinical_kg.results import compact, to_csv, to_json, to_table, to_tsv
+from clinical_kg.store import QueryResult, to_oxigraph
 
 CKGID = "https://w3id.org/clinical-kg/id/"
 XSD_INT = URIRef("http://www.w3.org/2001/XMLSchema#integer")
@@ -45,6 +46,30 @@ def test_csv_is_rfc4180_with_lexical_values() -> None:
     )
     parsed = Result.parse(io.StringIO(to_csv(SAMPLE)), format="csv")
     assert len(parsed.bindings) == 2
+
+
+@pytest.mark.parametrize("writer", [to_json, to_csv, to_tsv, to_table])
+def test_rows_held_as_pyoxigraph_terms_are_written_as_the_same_rdflib_terms(writer: object) -> None:
+    # The default engine's answers keep pyoxigraph's terms (rdflib is not loaded to print them):
+    # every writer gives the same text for them as for the rdflib terms they stand for.
+    held = QueryResult("SELECT", SAMPLE.variables, terms=[tuple(to_oxigraph(t) if t is not None else None
+                                                                for t in row) for row in SAMPLE.rows])  # fmt: skip
+    assert isinstance(held.native_rows[0][0], ox.NamedNode)
+    assert writer(held) == writer(SAMPLE)
+    assert held.rows == SAMPLE.rows  # converted when asked for, the same terms
+    assert held.row_count == 2 and [compact(t) for t in held.native_rows[0]] == ["ckgid:sciatica", "sciatica", "3", ""]
+
+
+def test_a_plain_string_is_written_without_a_datatype_whichever_engine_held_it() -> None:
+    plain = QueryResult("SELECT", ["x"], terms=[(ox.Literal("x"),)])  # pyoxigraph: datatype xsd:string
+    assert to_json(plain).count('"datatype"') == 0
+    assert to_tsv(plain) == '?x\n"x"\n'
+
+
+def test_a_term_the_sparql_1_1_formats_cannot_hold_is_refused_by_name() -> None:
+    directional = QueryResult("SELECT", ["x"], terms=[(ox.Literal("a", language="en", direction=ox.BaseDirection.LTR),)])
+    with pytest.raises(TypeError, match="cannot write the term"):
+        to_json(directional)
 
 
 @pytest.mark.parametrize("answer", [True, False])

@@ -26,9 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.term import Node
-
 from clinical_kg import resources
 from clinical_kg.errors import InputError
 from clinical_kg.namespaces import curie
@@ -36,6 +33,8 @@ from clinical_kg.store import DEFAULT_STORE, KnowledgeGraph, QueryResult, open_g
 
 if TYPE_CHECKING:
     import pandas
+    from rdflib import Graph, URIRef
+    from rdflib.term import Node
 
     from clinical_kg.catalogue import CatalogueQuery
     from clinical_kg.curation import Finding
@@ -45,6 +44,8 @@ if TYPE_CHECKING:
 
 def plain_value(term: Node | None, curies: bool = False) -> Any:
     """A plain Python value for an RDF term: an IRI's text (or CURIE), a literal's value, ``_:id`` for a blank node."""
+    from rdflib import BNode, Literal, URIRef
+
     if term is None:
         return None
     if curies and isinstance(term, URIRef):
@@ -67,7 +68,6 @@ def _data_frame(records: list[dict[str, Any]], columns: list[str]) -> pandas.Dat
     return pandas.DataFrame.from_records(records, columns=columns)
 
 
-@dataclass
 class Result(QueryResult):
     """The answer to a query: rows for SELECT, ``boolean`` for ASK, ``graph`` for CONSTRUCT and DESCRIBE.
 
@@ -75,13 +75,17 @@ class Result(QueryResult):
     give plain values. The result writers of :mod:`clinical_kg.results` take it as it is.
     """
 
-    title: str | None = None
+    def __init__(self, *args: Any, title: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = title
 
     @classmethod
     def of(cls, answer: QueryResult, title: str | None = None) -> Result:
-        """The result of a store's answer."""
-        return cls(answer.form, answer.variables, answer.rows, answer.boolean, answer.graph, answer.total,
-                   answer.offset, title)  # fmt: skip
+        """The result of a store's answer (its rows as they are held, converted when first read)."""
+        result = cls(answer.form, answer.variables, None, answer.boolean, answer.graph, answer.total, answer.offset,
+                     title=title)  # fmt: skip
+        result._rows, result._terms = answer._rows, answer._terms
+        return result
 
     def to_records(self, curies: bool = False) -> list[dict[str, Any]]:
         """The rows as dictionaries from variable to value.
@@ -97,7 +101,7 @@ class Result(QueryResult):
         return _data_frame(self.to_records(curies), self.variables)
 
     def __len__(self) -> int:
-        return len(self.graph) if self.graph is not None else len(self.rows)
+        return len(self.graph) if self.graph is not None else self.row_count
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.to_records())
@@ -107,7 +111,7 @@ class Result(QueryResult):
             return f"<Result ASK: {self.boolean}>"
         if self.graph is not None:
             return f"<Result {self.form}: {len(self.graph)} triples>"
-        return f"<Result {self.form}: {len(self.rows)} rows of {', '.join(self.variables)}>"
+        return f"<Result {self.form}: {self.row_count} rows of {', '.join(self.variables)}>"
 
 
 FINDING_KEYS = ("severity", "focus", "rule", "message", "path", "value", "suggestion")
@@ -124,6 +128,8 @@ class Validation:
 
     def to_records(self) -> list[dict[str, Any]]:
         """The findings as dictionaries: severity, focus, rule, message, path, value, suggestion."""
+        from rdflib.term import Node
+
         records = []
         for finding in self.findings:
             values = {key: getattr(finding, key) for key in FINDING_KEYS}
@@ -214,6 +220,8 @@ class ClinicalKG:
 
     def label(self, term: URIRef | str) -> str:
         """The preferred label of an entity ('' if it has none)."""
+        from rdflib import URIRef
+
         return self.index.label.get(URIRef(str(term)), "")
 
     def validate(self, *paths: str | Path, sources_dir: str | Path | None = None, verbose: bool = False) -> Validation:
@@ -239,6 +247,8 @@ class ClinicalKG:
         return Validation(report.conforms, findings, format_report(report, self.index.label, verbose=verbose), [report])
 
     def _validate_candidates(self, paths: list[Path], sources_dir: str | Path | None) -> Validation:
+        from rdflib import Graph
+
         from clinical_kg.curation import format_candidate_report, load_data, validate_candidate
         from clinical_kg.ingest import read_candidate
 

@@ -38,14 +38,12 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from rdflib import Literal, URIRef
-from rdflib.term import Node
+import pyoxigraph as ox
 
 from clinical_kg import resources
-from clinical_kg.catalogue_checked import CHECKED
+from clinical_kg.catalogue_checked import CHECKED, HEADERS
 from clinical_kg.errors import QueryError, TermTypeError
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.paging import Page, count_text
@@ -56,8 +54,6 @@ if TYPE_CHECKING:
     from clinical_kg.grouping import GroupedResult
 
 _HEADER = re.compile(r"^#\+ ?(.*)$")
-# libyaml's safe loader where PyYAML was built with it: the pure-Python one took a tenth of `ckg query`.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -96,11 +92,9 @@ class CatalogueQuery:
 def parse_query_file(path: Path) -> CatalogueQuery:
     """Read a catalogue ``.rq`` file and its ``#+`` header; raise QueryError if the header is wrong."""
     text = path.read_text(encoding="utf-8")
-    header_lines = [m.group(1) for line in text.splitlines() if (m := _HEADER.match(line))]
-    try:
-        header = yaml.load("\n".join(header_lines), Loader=_YAML_LOADER) or {}
-    except yaml.YAMLError as exc:
-        raise QueryError(f"{path}: the #+ header is not valid YAML: {exc}") from None
+    header = HEADERS.get(text_digest(text))  # a shipped template's header, read when it was generated
+    if header is None:
+        header = read_header(path, text)
     for key in ("title", "description", "returns"):
         if key not in header:
             raise QueryError(f"{path}: the #+ header lacks {key!r}")
@@ -130,6 +124,19 @@ def parse_query_file(path: Path) -> CatalogueQuery:
         if (parameter.type == "choice") != bool(parameter.choices):
             raise QueryError(f"{path}: parameter {parameter.name!r}: `choices` go with `type: choice`")
     return query
+
+
+def read_header(path: Path, text: str) -> dict[str, Any]:
+    """The ``#+`` header of a query file's ``text``, read as YAML; a QueryError if it is not YAML."""
+    import yaml
+
+    # libyaml's safe loader where PyYAML was built with it: the pure-Python one took a tenth of `ckg query`.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    header_lines = [m.group(1) for line in text.splitlines() if (m := _HEADER.match(line))]
+    try:
+        return yaml.load("\n".join(header_lines), Loader=loader) or {}
+    except yaml.YAMLError as exc:
+        raise QueryError(f"{path}: the #+ header is not valid YAML: {exc}") from None
 
 
 @cache
@@ -170,37 +177,46 @@ def template_form(query: CatalogueQuery) -> str:
     return form
 
 
-def _expand(curie: str | None) -> URIRef | None:
+def _expand(curie: str | None) -> str | None:
+    """The IRI of one of the project's CURIEs (None for none)."""
     if not curie:
         return None
     prefix, _, local = curie.partition(":")
-    return URIRef(prefix_map()[prefix] + local)
+    return prefix_map()[prefix] + local
 
 
-def _choice(parameter: Parameter, value: str) -> Node:
+def _choice(parameter: Parameter, value: str) -> ox.NamedNode | ox.Literal:
     """The RDF term of the choice that ``value`` names (a choice, or a CURIE choice without its prefix)."""
     wanted = value.strip().casefold()
     for choice in parameter.choices:
         if wanted in (choice.casefold(), choice.partition(":")[2].casefold()):
             if ":" in choice:
-                return _expand(choice)  # type: ignore[return-value]
-            return Literal(int(choice))
+                return ox.NamedNode(_expand(choice))
+            return ox.Literal(int(choice))
     raise QueryError(
         f"{parameter.name}={value!r} is not one of its choices", hint=f"choose from: {', '.join(parameter.choices)}"
     )
 
 
+def _sources(index: TermIndex, value: str, parameter: str) -> list[str]:
+    """The sources a ``source`` parameter's value names (:func:`clinical_kg.sources.resolve_sources`)."""
+    from clinical_kg.sources import resolve_sources  # rdflib's terms: loaded only when a source is named
+
+    return [str(source) for source in resolve_sources(index.kg, value, parameter)]
+
+
 def bind_parameters(
     query: CatalogueQuery, values: dict[str, list[str]], index: TermIndex
-) -> tuple[str, dict[str, list[Node]]]:
-    """The query text with every parameter's VALUES block filled with resolved terms."""
+) -> tuple[str, dict[str, list[ox.NamedNode | ox.Literal]]]:
+    """The query text with every parameter's VALUES block filled with resolved terms (in N-Triples
+    form, written by pyoxigraph), and the terms of each parameter."""
     known = {p.name: p for p in query.parameters}
     unknown = sorted(set(values) - set(known))
     if unknown:
         expected = ", ".join(known) or "none"
         raise QueryError(f"{query.name} has no parameter {unknown[0]!r}", hint=f"its parameters: {expected}")
     text = query.text
-    bound: dict[str, list[Node]] = {}
+    bound: dict[str, list[ox.NamedNode | ox.Literal]] = {}
     for parameter in query.parameters:
         given = values.get(parameter.name, [])
         if not given and parameter.default is not None:
@@ -213,27 +229,28 @@ def bind_parameters(
             )
         if len(given) > 1 and not parameter.multiple:
             raise QueryError(f"{query.name} takes one value for {parameter.name!r}, got {len(given)}")
+        terms: list[ox.NamedNode | ox.Literal]
         if parameter.type == "term":
             try:
-                terms: list[Node] = [
-                    index.resolve(v, parameter=parameter.name, expected=_expand(parameter.prefer_class)) for v in given
+                iris = [
+                    index.resolve_iri(v, parameter=parameter.name, expected=_expand(parameter.prefer_class))
+                    for v in given
                 ]
             except TermTypeError as exc:
                 questions = _other_questions(exc, index)
                 if questions:
                     exc.hint = questions + (f"; {exc.hint}" if exc.similar else "")
                 raise
-            terms = list(index.same_as(terms))  # exact matches are the same term (docs/data-model.md)
+            # exact matches are the same term (docs/data-model.md)
+            terms = [ox.NamedNode(iri) for iri in index.same_as_iris(iris)]
         elif parameter.type == "choice":
             terms = [_choice(parameter, v) for v in given]
         elif parameter.type == "source":
-            from clinical_kg.sources import resolve_sources
-
-            terms = [source for v in given for source in resolve_sources(index.kg, v, parameter.name)]
+            terms = [ox.NamedNode(str(s)) for v in given for s in _sources(index, v, parameter.name)]
         else:
-            terms = [Literal(v) for v in given]
+            terms = [ox.Literal(v) for v in given]
         bound[parameter.name] = terms
-        content = " ".join(dict.fromkeys(t.n3() for t in terms))
+        content = " ".join(dict.fromkeys(str(t) for t in terms))
         for var in parameter.vars:
             # A parameter left out drops its block: the same answers as `VALUES ?var { UNDEF }`, which
             # Virtuoso 7.2 mishandled (treatments-for-condition lost its path's constraint).
@@ -245,6 +262,8 @@ def bind_parameters(
 def _other_questions(exc: TermTypeError, index: TermIndex) -> str | None:
     """ "back pain is a condition: try `ckg query causes-of-condition ...`": the catalogue questions
     whose parameter takes the kind of entity the value named (their ``-chains`` forms left out)."""
+    from rdflib import URIRef  # an error's path: the index (rdflib's terms) is built already
+
     entity = exc.entity
     if not isinstance(entity, URIRef):
         return None
@@ -254,7 +273,7 @@ def _other_questions(exc: TermTypeError, index: TermIndex) -> str | None:
         for query in load_catalogue().values()
         if not query.name.endswith("-chains")
         for parameter in query.parameters
-        if parameter.type == "term" and _expand(parameter.prefer_class) in index.classes[entity]
+        if parameter.type == "term" and URIRef(str(_expand(parameter.prefer_class))) in index.classes[entity]
     ]
     if not fitting:
         return None
@@ -276,7 +295,7 @@ def run_query(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None
     if page is None or page.whole or form != "SELECT":
         return kg.query_trusted(text, form)
     result = kg.query_trusted(page.text(text), form)
-    result.total = int(kg.query_trusted(count_text(text), form).rows[0][0])
+    result.total = int(kg.query_trusted(count_text(text), form).terms[0][0].value)
     result.offset = page.offset
     return result
 

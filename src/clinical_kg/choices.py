@@ -10,3 +10,4 @@ STORE_NAMES = ("memory", "oxigraph")  # the keys of clinical_kg.store.STORES (a 
 REMOTE_STORE = "sparql"  # an external SPARQL server (--endpoint): clinical_kg.remote
 RESULT_FORMATS = ("table", "csv", "tsv", "json")  # SELECT and ASK results
 GRAPH_FORMATS = ("turtle", "nt", "json-ld", "xml")  # CONSTRUCT and DESCRIBE results
+DEFAULT_LOCK_TIMEOUT = 60.0  # seconds a curator command waits for the data folder's lock (--lock-timeout)

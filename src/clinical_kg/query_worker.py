@@ -54,7 +54,6 @@ from clinical_kg.store import (
     QueryResult,
     curated_files,
     ensure_store,
-    from_oxigraph,
     load_parts,
 )
 from clinical_kg.terms import TermIndex
@@ -415,18 +414,17 @@ class Engine:
                 return ox.serialize(items[:count], format=rdf_format, prefixes=self.prefixes)
         else:
             variables = [v.value for v in answer.variables]
-            try:
-                items, truncated = self._take(answer, lambda s: (row := [s[i] for i in range(len(variables))], row))
-                rows = [tuple(from_oxigraph(term) for term in row) for row in items]
-            except TypeError as exc:  # RDF 1.2 triple terms, directional literals
-                return error(400, f"the result cannot be written in the SPARQL 1.1 formats: {exc}")
+            items, truncated = self._take(answer, lambda s: (row := tuple(s[i] for i in range(len(variables))), row))
             writer, content_type = RESULT_TYPES[media]
 
-            def serialise(count: int) -> bytes:
-                return _WRITERS[writer](QueryResult(form, variables=variables, rows=rows[:count])).encode("utf-8")
+            def serialise(count: int) -> bytes:  # the writers read pyoxigraph's terms as they are
+                return _WRITERS[writer](QueryResult(form, variables=variables, terms=items[:count])).encode("utf-8")
 
         count = len(items)
-        body = serialise(count)
+        try:
+            body = serialise(count)
+        except TypeError as exc:  # RDF 1.2 triple terms, directional literals
+            return error(400, f"the result cannot be written in the SPARQL 1.1 formats: {exc}")
         while len(body) > self.config.max_bytes and count:  # the bound was low: drop rows until it fits
             count = min(count - 1, int(count * self.config.max_bytes / len(body) * 0.95))
             body, truncated = serialise(count), f"max-bytes={self.config.max_bytes}"

@@ -13,27 +13,58 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rdflib import BNode, Literal, URIRef
-from rdflib.term import Node
+import pyoxigraph as ox
 
 from clinical_kg.choices import GRAPH_FORMATS
 from clinical_kg.namespaces import curie
 from clinical_kg.store import QueryResult
 
 if TYPE_CHECKING:
+    from rdflib.term import Node
+
     from clinical_kg.grouping import Group, GroupedResult
 
 
-def _json_term(term: Node) -> dict[str, str]:
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def term_parts(term: Node | ox.NamedNode | ox.BlankNode | ox.Literal) -> tuple[str, str, str | None, str | None]:
+    """(kind, value, language, datatype) of a pyoxigraph or rdflib term: kind ``uri``, ``bnode`` or
+    ``literal``; a literal's language or datatype IRI (neither for a plain string).
+
+    Raises TypeError for what the SPARQL 1.1 results formats cannot write: RDF 1.2 triple terms
+    and literals with a base direction.
+    """
+    if isinstance(term, ox.NamedNode):
+        return "uri", term.value, None, None
+    if isinstance(term, ox.BlankNode):
+        return "bnode", term.value, None, None
+    if isinstance(term, ox.Literal) and not term.direction:
+        if term.language:
+            return "literal", term.value, term.language, None
+        datatype = term.datatype.value
+        return "literal", term.value, None, None if datatype == _XSD_STRING else datatype
+    if isinstance(term, (ox.Literal, ox.Triple)):
+        raise TypeError(f"the SPARQL 1.1 results formats cannot write the term {term}")
+    from rdflib import BNode, Literal, URIRef  # not a pyoxigraph term: rdflib made it, so it is loaded
+
     if isinstance(term, URIRef):
-        return {"type": "uri", "value": str(term)}
+        return "uri", str(term), None, None
     if isinstance(term, BNode):
-        return {"type": "bnode", "value": str(term)}
-    value: dict[str, str] = {"type": "literal", "value": str(term)}
-    if term.language:
-        value["xml:lang"] = term.language
-    elif term.datatype is not None:
-        value["datatype"] = str(term.datatype)
+        return "bnode", str(term), None, None
+    if isinstance(term, Literal):
+        datatype = str(term.datatype) if term.datatype is not None and not term.language else None
+        return "literal", str(term), term.language or None, datatype
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def _json_term(term: Node) -> dict[str, str]:
+    kind, text, language, datatype = term_parts(term)
+    value: dict[str, str] = {"type": kind, "value": text}
+    if language:
+        value["xml:lang"] = language
+    elif datatype is not None:
+        value["datatype"] = datatype
     return value
 
 
@@ -43,7 +74,7 @@ def to_json(result: QueryResult) -> str:
         return json.dumps({"head": {}, "boolean": result.boolean}, indent=2) + "\n"
     bindings = [
         {var: _json_term(term) for var, term in zip(result.variables, row, strict=True) if term is not None}
-        for row in result.rows
+        for row in result.native_rows
     ]
     return json.dumps({"head": {"vars": result.variables}, "results": {"bindings": bindings}}, indent=2) + "\n"
 
@@ -56,8 +87,8 @@ def to_csv(result: QueryResult) -> str:
         writer.writerows([["boolean"], ["true" if result.boolean else "false"]])
         return out.getvalue()
     writer.writerow(result.variables)
-    for row in result.rows:
-        writer.writerow(["" if t is None else (f"_:{t}" if isinstance(t, BNode) else str(t)) for t in row])
+    for row in result.native_rows:
+        writer.writerow([_csv_value(t) for t in row])
     return out.getvalue()
 
 
@@ -66,7 +97,7 @@ def to_tsv(result: QueryResult) -> str:
     if result.form == "ASK":
         return "?boolean\n" + ("true" if result.boolean else "false") + "\n"
     lines = ["\t".join(f"?{v}" for v in result.variables)]
-    for row in result.rows:
+    for row in result.native_rows:
         lines.append("\t".join("" if t is None else _tsv_term(t) for t in row))
     return "\n".join(lines) + "\n"
 
@@ -76,25 +107,29 @@ _TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"
 
 def _tsv_term(term: Node) -> str:
     """A term in N-Triples syntax on one line (literals always quoted and escaped)."""
-    if not isinstance(term, Literal):
-        return term.n3()
-    text = '"' + str(term).translate(_TSV_ESCAPES) + '"'
-    if term.language:
-        return f"{text}@{term.language}"
-    if term.datatype is not None:
-        return f"{text}^^<{term.datatype}>"
+    kind, value, language, datatype = term_parts(term)
+    if kind == "uri":
+        return f"<{value}>"
+    if kind == "bnode":
+        return f"_:{value}"
+    text = '"' + value.translate(_TSV_ESCAPES) + '"'
+    if language:
+        return f"{text}@{language}"
+    if datatype is not None:
+        return f"{text}^^<{datatype}>"
     return text
 
 
-def compact(term: Node | None) -> str:
+def compact(term: Node | ox.NamedNode | ox.BlankNode | ox.Literal | None) -> str:
     """A term for people: a CURIE for known namespaces, the value of a literal, '' if unbound."""
     if term is None:
         return ""
-    if isinstance(term, URIRef):
-        return curie(str(term)) or f"<{term}>"
-    if isinstance(term, BNode):
-        return f"_:{term}"
-    return str(term)
+    kind, value, _language, _datatype = term_parts(term)
+    if kind == "uri":
+        return curie(value) or f"<{value}>"
+    if kind == "bnode":
+        return f"_:{value}"
+    return value
 
 
 def fit_widths(natural: list[int], floors: list[int], available: int, weights: list[int]) -> list[int]:
@@ -227,8 +262,8 @@ def to_table(result: QueryResult, title: str | None = None, width: int | None = 
     if result.form == "ASK":
         return "yes\n" if result.boolean else "no\n"
     layout = _Cells(result.variables)
-    rows = [layout.cells(row) for row in result.rows]
-    footer = f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
+    rows = [layout.cells(row) for row in result.native_rows]
+    footer = f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
     return _render(layout.headers, rows, title, width, bool(layout.links), footer)
 
 
@@ -268,14 +303,18 @@ def _grouped_cells(result: GroupedResult, group: Group, value: Callable[[Node | 
     grouping = result.grouping
     cells = [value(term) for term in group.key]
     cells += [join_list([value(item[k]) for item in group.listed]) for k in range(len(grouping.listed))]
-    cells.append(join_list([value(Literal(basis)) for basis in group.bases]))
+    cells.append(join_list([value(ox.Literal(basis)) for basis in group.bases]))
     cells += [str(count) for count in result.counts(group)]
     cells += [join_list([value(row[k]) for row in group.evidence]) for k in range(len(result.evidence_columns))]
     return cells
 
 
 def _csv_value(term: Node | None) -> str:
-    return "" if term is None else (f"_:{term}" if isinstance(term, BNode) else str(term))
+    """A term's lexical value in a CSV cell (a blank node as ``_:id``, '' when unbound)."""
+    if term is None:
+        return ""
+    kind, value, _language, _datatype = term_parts(term)
+    return f"_:{value}" if kind == "bnode" else value
 
 
 def grouped_csv(result: GroupedResult) -> str:

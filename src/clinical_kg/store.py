@@ -42,13 +42,10 @@ import tempfile
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.term import Node
 
 from clinical_kg import __version__, resources
 from clinical_kg.choices import DEFAULT_STORE, REMOTE_STORE
@@ -59,29 +56,94 @@ from clinical_kg.resources import curated_files, shipped_files
 from clinical_kg.transaction import fsync_dir
 
 if TYPE_CHECKING:
+    from rdflib import Graph
+    from rdflib.term import Node
+
     from clinical_kg.remote.config import Endpoint
 
 IMPORTED_GRAPHS_QUERY = """
 SELECT DISTINCT ?graph WHERE { GRAPH ?graph { ?graph <http://purl.org/dc/terms/isVersionOf> ?source } }
 """
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
-@dataclass
 class QueryResult:
-    """The answer to a query: rows of rdflib terms (SELECT), a boolean (ASK) or a graph."""
+    """The answer to a query: rows of terms (SELECT), a boolean (ASK) or a graph.
 
-    form: str
-    variables: list[str] = field(default_factory=list)
-    rows: list[tuple[Node | None, ...]] = field(default_factory=list)
-    boolean: bool | None = None
-    graph: Graph | None = None
-    total: int | None = None  # a page of a catalogue answer: the rows of the whole answer
-    offset: int = 0  # ... and how many rows come before this page
+    The rows are held as the engine gave them and given both ways, each converted when first
+    asked for: :attr:`rows` as rdflib terms (the Python API's), :attr:`terms` as pyoxigraph terms
+    (what the result writers read). So an answer of the default engine printed by ``ckg query``
+    never loads rdflib (about 0.13 s of every command's start, docs/benchmarks.md).
+    """
+
+    def __init__(
+        self,
+        form: str,
+        variables: list[str] | None = None,
+        rows: list[tuple[Node | None, ...]] | None = None,
+        boolean: bool | None = None,
+        graph: Graph | None = None,
+        total: int | None = None,
+        offset: int = 0,
+        *,
+        terms: list[tuple[OxTerm | None, ...]] | None = None,
+    ) -> None:
+        self.form = form
+        self.variables = variables if variables is not None else []
+        self._rows = rows if rows is not None or terms is not None else []
+        self._terms = terms
+        self.boolean = boolean
+        self.graph = graph
+        self.total = total  # a page of a catalogue answer: the rows of the whole answer
+        self.offset = offset  # ... and how many rows come before this page
+
+    @property
+    def rows(self) -> list[tuple[Node | None, ...]]:
+        """The rows as rdflib terms (None where a variable is unbound)."""
+        if self._rows is None:
+            self._rows = _converted(self._terms or [], from_oxigraph)
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: list[tuple[Node | None, ...]]) -> None:
+        self._rows, self._terms = rows, None
+
+    @property
+    def terms(self) -> list[tuple[OxTerm | None, ...]]:
+        """The rows as pyoxigraph terms (None where a variable is unbound)."""
+        if self._terms is None:
+            self._terms = _converted(self._rows or [], to_oxigraph)
+        return self._terms
+
+    @property
+    def native_rows(self) -> list[tuple[Any, ...]]:
+        """The rows as they are held (pyoxigraph or rdflib terms), neither converted: for the result
+        writers (:mod:`clinical_kg.results`), which read both."""
+        return self._rows if self._rows is not None else self._terms or []
+
+    @property
+    def row_count(self) -> int:
+        """The number of rows, counted without converting them."""
+        return len(self._rows if self._rows is not None else self._terms or [])
 
     def dicts(self) -> list[dict[str, Node | None]]:
         """Rows as dictionaries from variable name to term (None when unbound)."""
         return [dict(zip(self.variables, row, strict=True)) for row in self.rows]
+
+
+def _converted(rows: list[tuple[Any, ...]], convert: Callable[[Any], Any]) -> list[tuple[Any, ...]]:
+    """``rows`` with every term converted, each distinct term once (rows repeat terms)."""
+    done: dict[object, object] = {None: None}
+
+    def once(term: object) -> object:
+        found = done.get(term, done)
+        if found is done:
+            found = done[term] = convert(term)
+        return found
+
+    with gc_paused():
+        return [tuple(once(term) for term in row) for row in rows]
 
 
 @contextmanager
@@ -104,6 +166,8 @@ def from_oxigraph(term: object) -> Node | None:
     Raises TypeError for what rdflib cannot hold: RDF 1.2 triple terms and literals with a
     base direction.
     """
+    from rdflib import BNode, Literal, URIRef
+
     if term is None:
         return None
     if isinstance(term, ox.NamedNode):
@@ -121,6 +185,8 @@ def from_oxigraph(term: object) -> Node | None:
 
 def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """The pyoxigraph term for an rdflib IRI, blank node or literal (the inverse of :func:`from_oxigraph`)."""
+    from rdflib import BNode, Literal, URIRef
+
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
@@ -208,6 +274,7 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
     def imported_views(self) -> list[Graph]:
         """Each imported graph as a read-only rdflib Graph over the store (no copy), for rdflib's own API."""
         from oxrdflib import OxigraphStore
+        from rdflib import Graph, URIRef
 
         store = OxigraphStore(store=self.store)
         return [Graph(store=store, identifier=URIRef(name.value)) for name in self.imported_graphs()]
@@ -238,6 +305,7 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
     def graph(self) -> Graph:
         if self._graph is None:
             from oxrdflib import OxigraphStore
+            from rdflib import Graph
             from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
             self._graph = bind_prefixes(
@@ -247,6 +315,8 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
 
     def memory_graph(self) -> Graph:
         if self._memory is None:
+            from rdflib import Graph
+
             graph = bind_prefixes(Graph())
             for quad in self.store.quads_for_pattern(None, None, None, ox.DefaultGraph()):
                 graph.add(_rdflib_triple(quad))
@@ -276,22 +346,16 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
         if form == "ASK":
             return QueryResult(form, boolean=bool(answer))
         if form in ("CONSTRUCT", "DESCRIBE"):
+            from rdflib import Graph
+
             graph = bind_prefixes(Graph())
             for triple in answer:
                 graph.add(_rdflib_triple(triple))
             return QueryResult(form, graph=graph)
         variables = [v.value for v in answer.variables]
-        converted: dict[object, Node | None] = {}  # rows repeat terms: build each rdflib term once
-
-        def convert(term: object) -> Node | None:
-            node = converted.get(term, converted)
-            if node is converted:
-                node = converted[term] = from_oxigraph(term)
-            return node
-
         with gc_paused():
-            rows = [tuple(convert(term) for term in solution) for solution in answer]
-        return QueryResult(form, variables=variables, rows=rows)
+            terms = [tuple(solution) for solution in answer]
+        return QueryResult(form, variables=variables, terms=terms)
 
 
 class MemoryKnowledgeGraph(KnowledgeGraph):
@@ -300,6 +364,8 @@ class MemoryKnowledgeGraph(KnowledgeGraph):
     store_name = "memory"
 
     def __init__(self) -> None:
+        from rdflib import Graph
+
         from clinical_kg.memory_plan import plan_queries_on
 
         self._graph = plan_queries_on(bind_prefixes(Graph()))
@@ -324,6 +390,8 @@ class MemoryKnowledgeGraph(KnowledgeGraph):
         if form == "ASK":
             return QueryResult(form, boolean=bool(answer.askAnswer))
         if form in ("CONSTRUCT", "DESCRIBE"):
+            from rdflib import Graph
+
             graph = bind_prefixes(Graph())
             for triple in answer:
                 graph.add(triple)

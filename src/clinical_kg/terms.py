@@ -6,14 +6,13 @@ cross-references, so it costs the same on every engine.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from rdflib import Literal, URIRef
+import pyoxigraph as ox
 
 from clinical_kg.errors import AmbiguousTermError, TermTypeError, UnknownTermError
 from clinical_kg.namespaces import prefix_map
@@ -22,6 +21,7 @@ from clinical_kg.store import KnowledgeGraph
 
 if TYPE_CHECKING:
     import snowballstemmer
+    from rdflib import URIRef
 
 # The index is read with three simple queries and joined here: joined in SPARQL, Oxigraph takes
 # 36 s for the labels and types of an HPO import (53k names, 300k typed nodes), here about 4 s.
@@ -48,7 +48,7 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?class ?super WHERE { ?class rdfs:subClassOf ?super }
 """
 
-_SKOS_CONCEPT = URIRef("http://www.w3.org/2004/02/skos/core#Concept")
+_SKOS_CONCEPT = "http://www.w3.org/2004/02/skos/core#Concept"
 
 _CLASS_LABELS_QUERY = """
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
@@ -56,7 +56,7 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?class ?label WHERE { ?class a owl:Class ; rdfs:label ?label }
 """
 
-# Exact lookups: the VALUES block holds terms serialised by rdflib (n3), never raw user text.
+# Exact lookups: the VALUES block holds terms in N-Triples form (pyoxigraph's), never raw user text.
 _EXACT_QUERY = """
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT DISTINCT ?entity WHERE { VALUES ?name { $NAMES } ?entity skos:prefLabel|skos:altLabel ?name }
@@ -75,7 +75,7 @@ _FITS_QUERY = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 ASK { $ENTITY a/rdfs:subClassOf* $CLASS }
 """
-# $TERMS and $ENTITY are IRIs serialised by rdflib (n3), never raw user text.
+# $TERMS and $ENTITY are IRIs in N-Triples form, never raw user text.
 _NARROWER_QUERY = """
 PREFIX ckg: <https://w3id.org/clinical-kg/vocab/>
 SELECT ?broader ?narrower WHERE { VALUES ?broader { $TERMS } ?narrower ckg:broader ?broader }
@@ -173,6 +173,8 @@ class TermIndex:
         return getattr(self, name)
 
     def _build(self) -> None:
+        from rdflib import URIRef
+
         kg = self.kg
         self.by_key: dict[str, set[URIRef]] = defaultdict(set)
         self.by_loose_key: dict[str, set[URIRef]] = defaultdict(set)
@@ -199,7 +201,7 @@ class TermIndex:
                     self.classes[entity] |= _closure(direct, supers)
                     if direct in self.class_labels and str(direct).startswith(vocabulary):
                         self.types[entity].add(self.class_labels[direct])
-                if not self.types[entity] and _SKOS_CONCEPT in direct_classes[entity]:
+                if not self.types[entity] and URIRef(_SKOS_CONCEPT) in direct_classes[entity]:
                     self.types[entity].add("concept")  # an imported term outside the vocabulary's classes
             name = str(text)
             if str(kind) == "label":
@@ -252,7 +254,7 @@ class TermIndex:
         exact = [m.iri for m in found.values()]
         if exact:
             # A term split into narrower ones (radiating leg pain) shows them with it.
-            terms = " ".join(e.n3() for e in exact)
+            terms = " ".join(str(ox.NamedNode(e)) for e in exact)
             rows = self.kg.query_trusted(_NARROWER_QUERY.replace("$TERMS", terms)).rows
             for broader, narrower in sorted(rows, key=lambda row: (self.describe(row[1])[0].casefold(), row[1])):
                 if narrower not in found and narrower in self.classes:
@@ -262,11 +264,15 @@ class TermIndex:
         if wanted:
             holding = [k for k, s in self.by_stems.items() if wanted <= s and k != key]
             add(sorted(holding, key=lambda k: (len(self.by_stems[k] - wanted), k)), "words")
+            import difflib  # only for a text that is no name as written
+
             alike = difflib.get_close_matches(key, list(self.by_stems), n=limit, cutoff=0.75)
             add([k for k in alike if self.by_stems[k] & wanted], "similar")
         return list(found.values())[:limit]
 
     def _iri(self, text: str) -> URIRef | None:
+        from rdflib import URIRef
+
         value = text.strip()
         if value.startswith("<") and value.endswith(">"):
             value = value[1:-1]
@@ -287,15 +293,23 @@ class TermIndex:
         The catalogue asks about all of them: a question about muscle spasm is answered from the
         article's statements about it and from the HPO annotations of HP:0003394.
         """
-        if not entities:
-            return []
-        values = " ".join(dict.fromkeys(entity.n3() for entity in entities))
-        found = sorted(row[0] for row in self.kg.query_trusted(_SAME_QUERY.replace("$ENTITIES", values)).rows)
-        return list(dict.fromkeys([*entities, *(f for f in found if isinstance(f, URIRef))]))
+        from rdflib import URIRef
 
-    def _fits(self, entity: URIRef, expected: URIRef) -> bool:
-        """True when ``entity`` is an instance of ``expected`` or of a class below it."""
-        fits = _FITS_QUERY.replace("$ENTITY", entity.n3()).replace("$CLASS", expected.n3())
+        return [URIRef(iri) for iri in self.same_as_iris([str(entity) for entity in entities])]
+
+    def same_as_iris(self, iris: list[str]) -> list[str]:
+        """:meth:`same_as` for IRIs given and returned as text."""
+        if not iris:
+            return []
+        values = " ".join(dict.fromkeys(str(ox.NamedNode(iri)) for iri in iris))
+        rows = self.kg.query_trusted(_SAME_QUERY.replace("$ENTITIES", values)).terms
+        found = sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
+        return list(dict.fromkeys([*iris, *found]))
+
+    def _fits(self, entity: str, expected: str) -> bool:
+        """True when ``entity`` is an instance of ``expected`` or of a class below it (IRIs, as text or terms)."""
+        fits = _FITS_QUERY.replace("$ENTITY", str(ox.NamedNode(str(entity))))
+        fits = fits.replace("$CLASS", str(ox.NamedNode(str(expected))))
         return bool(self.kg.query_trusted(fits, "ASK").boolean)
 
     def _retired(self, text: str) -> tuple[URIRef, URIRef] | None:
@@ -307,6 +321,8 @@ class TermIndex:
             value = prefix_map()[curie.group(1)] + curie.group(2)
         if not value.startswith(prefix_map()["ckgid"]) or any(c in value for c in '<>"{}|^`\\ '):
             return None
+        from rdflib import URIRef
+
         old = URIRef(value)
         rows = self.kg.query_trusted(_REPLACEMENT_QUERY.replace("$ENTITY", old.n3())).rows
         return (old, rows[0][0]) if rows else None
@@ -319,9 +335,22 @@ class TermIndex:
         settles ambiguity, and an entity of another class is refused with the names of
         entities of the right class.
         """
+        from rdflib import URIRef
+
+        return URIRef(self.resolve_iri(text, parameter, None if expected is None else str(expected)))
+
+    def resolve_iri(self, text: str, parameter: str = "value", expected: str | None = None) -> str:
+        """:meth:`resolve` with the class and the entity as IRIs in text. A label or synonym as
+        written is settled by one indexed query, without building the index (or loading rdflib)."""
         exact = self._exact(text, expected)
         if exact is not None:
             return exact
+        return str(self._resolve_loosely(text, parameter, expected))
+
+    def _resolve_loosely(self, text: str, parameter: str, expected_iri: str | None) -> URIRef:
+        from rdflib import URIRef
+
+        expected = None if expected_iri is None else URIRef(expected_iri)
         iri = self._iri(text)
         if iri is None and (retired := self._retired(text)) is not None:
             iri = retired[1]
@@ -354,7 +383,7 @@ class TermIndex:
         )
         raise UnknownTermError(f"{parameter}={text!r} matches no label, synonym, code or IRI in the graph", hint=hint)
 
-    def _exact(self, text: str, expected: URIRef | None) -> URIRef | None:
+    def _exact(self, text: str, expected: str | None) -> str | None:
         """The one entity whose label or synonym is ``text`` as typed (or in lower case), of the
         expected class, found by an indexed lookup; None when that does not settle it."""
         name = " ".join(text.split())
@@ -362,12 +391,13 @@ class TermIndex:
             return None
         # As typed, in lower case (curated labels) and capitalised (terminologies: "Low back pain").
         forms = (name, name.lower(), name.capitalize())
-        values = " ".join(dict.fromkeys(Literal(v, lang="en").n3() for v in forms))
-        found = sorted({row[0] for row in self.kg.query_trusted(_EXACT_QUERY.replace("$NAMES", values)).rows})
+        values = " ".join(dict.fromkeys(str(ox.Literal(v, language="en")) for v in forms))
+        rows = self.kg.query_trusted(_EXACT_QUERY.replace("$NAMES", values)).terms
+        found = sorted({row[0].value for row in rows if isinstance(row[0], ox.NamedNode)})
         if expected is not None:
             found = [entity for entity in found if self._fits(entity, expected)]
         if len(found) > 1:  # a curated entity and the same name in an imported terminology: the curated one
-            found = [entity for entity in found if str(entity).startswith(prefix_map()["ckgid"])]
+            found = [entity for entity in found if entity.startswith(prefix_map()["ckgid"])]
         return found[0] if len(found) == 1 else None
 
     def _wrong_type(self, text: str, parameter: str, found: URIRef, expected: URIRef) -> None:

@@ -47,11 +47,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from clinical_kg.choices import DEFAULT_LOCK_TIMEOUT
 from clinical_kg.errors import ClinicalKGError, InputError
 
 JOURNAL_NAME = ".ckg-journal.json"
 TEMP_PREFIX = ".ckg-tmp-"
-DEFAULT_LOCK_TIMEOUT = 60.0
 
 log = logging.getLogger("clinical_kg.transaction")
 

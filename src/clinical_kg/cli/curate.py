@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from clinical_kg.choices import DEFAULT_LOCK_TIMEOUT
 from clinical_kg.cli.group import (
     CONTEXT,
     data_dir_option,
@@ -21,7 +22,6 @@ from clinical_kg.cli.group import (
     store_option,
 )
 from clinical_kg.resources import DataLocation
-from clinical_kg.transaction import DEFAULT_LOCK_TIMEOUT
 
 
 def sources_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -84,7 +84,7 @@ def query_command(name: str, params: tuple[str, ...], fmt: str, grouped: bool, l
     else:
         click.echo(format_result(result, fmt) if fmt != "table" else to_table(result, title=result.title), nl=False)
         paged = result.total is not None
-        items, count = "rows", len(result.rows)
+        items, count = "rows", result.row_count
     if paged:
         first, last = result.offset + 1, result.offset + count
         shown = f"{items} {first:,}-{last:,}" if count else f"no {items}"
