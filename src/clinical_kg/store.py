@@ -247,7 +247,7 @@ class KnowledgeGraph:
         """Run a query this package wrote, without the safety check (which costs a parse).
 
         Only for a checked catalogue template or a package query whose variable parts are RDF
-        terms in N-Triples form (``Node.n3()``), never text a user typed.
+        terms in N-Triples form (``str()`` of a pyoxigraph term, rdflib's ``n3()``), never text a user typed.
         """
         return self._run(text, form, {})
 
