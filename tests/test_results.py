@@ -67,7 +67,8 @@ def test_a_plain_string_is_written_without_a_datatype_whichever_engine_held_it()
 
 
 def test_a_term_the_sparql_1_1_formats_cannot_hold_is_refused_by_name() -> None:
-    directional = QueryResult("SELECT", ["x"], terms=[(ox.Literal("a", language="en", direction=ox.BaseDirection.LTR),)])
+    term = ox.Literal("a", language="en", direction=ox.BaseDirection.LTR)
+    directional = QueryResult("SELECT", ["x"], terms=[(term,)])
     with pytest.raises(TypeError, match="cannot write the term"):
         to_json(directional)
 
