@@ -22,7 +22,6 @@ The source texts that evidence quotes are checked against are found in one folde
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +91,8 @@ def find_checkout(start: Path | None = None) -> Path | None:
     for candidate in (folder, *folder.parents):
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file() and (candidate / "data").is_dir():
+            import tomllib  # only where a folder looks like a checkout
+
             try:
                 name = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

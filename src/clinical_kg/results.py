@@ -244,7 +244,7 @@ def _render(headers: list[str], rows: list[list[str]], title: str | None, width:
         table.add_row(*map(Text, cells), end_section=sections and n < len(rows))
     console = Console(file=io.StringIO(), width=width, no_color=True)
     console.print(table)
-    console.print(footer)
+    console.print(footer, highlight=False)  # a plain line: rich's highlighter compiles its patterns first
     return console.file.getvalue()
 
 
