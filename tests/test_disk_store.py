@@ -58,11 +58,15 @@ def test_reopened_store_gives_the_rows_of_the_memory_store(disk_store: Path, nam
     assert rows_of(run_query(kg, name, params)) == case["rows"]
 
 
-def test_reopening_a_store_takes_well_under_a_second(disk_store: Path) -> None:
-    start = time.perf_counter()
+def test_reopening_a_store_reads_it_where_it_is(disk_store: Path) -> None:
+    # How long it takes is a benchmark's (scripts/bench.py, reopen:disk): here, that nothing is loaded
+    # again, so reopening costs the same whatever the store holds.
+    record = (disk_store / BUILD_RECORD).stat().st_mtime_ns
+    around = sorted(p.name for p in disk_store.parent.iterdir())
     kg = open_graph(store_path=disk_store)
-    assert kg.query("ASK { ?s ?p ?o }").boolean
-    assert time.perf_counter() - start < 0.5
+    assert kg.path == disk_store and kg.query("ASK { ?s ?p ?o }").boolean
+    assert (disk_store / BUILD_RECORD).stat().st_mtime_ns == record  # not rebuilt
+    assert sorted(p.name for p in disk_store.parent.iterdir()) == around  # no new or partial folder
 
 
 def test_formats_and_gzip_load_the_same_triples(tmp_path: Path) -> None:
