@@ -479,6 +479,50 @@ def test_a_triple_in_two_graphs_is_one_statement_of_the_union(tmp_path: Path) ->
     assert export(store, "nquads", tmp_path / "a.nq")[0].read_bytes().count(b"\n") == 2  # each graph keeps its own
 
 
+def test_the_union_writes_each_statement_once_and_relabels_only_blank_nodes(tmp_path: Path) -> None:
+    import pyoxigraph as ox
+
+    def ex(name: str) -> ox.NamedNode:
+        return ox.NamedNode("http://example.org/" + name)
+
+    blank = ox.BlankNode()
+    store = ox.Store()
+    for graph in (ex("g1"), ex("g2")):  # a statement with a blank node in two graphs
+        store.add(ox.Quad(ex("a"), ex("p"), blank, graph))
+    store.add(ox.Quad(blank, ex("q"), ox.Literal("x _:y"), ex("g2")))
+    for graph in (ox.DefaultGraph(), ex("g1")):  # in the default graph and a named one; "_:" in a literal
+        store.add(ox.Quad(ex("a"), ex("r"), ox.Literal("_:not a blank"), graph))
+    body = (
+        b'<http://example.org/a> <http://example.org/p> _:c14n0 ;\n\t<http://example.org/r> "_:not a blank" .\n'
+        b'_:c14n0 <http://example.org/q> "x _:y" .\n'
+    )
+    assert export(store, "ntriples", tmp_path / "a.nt")[0].read_bytes() == (
+        b"<http://example.org/a> <http://example.org/p> _:c14n0 .\n"
+        b'<http://example.org/a> <http://example.org/r> "_:not a blank" .\n'
+        b'_:c14n0 <http://example.org/q> "x _:y" .\n'
+    )
+    turtle = export(store, "turtle", tmp_path / "a.ttl")[0].read_bytes()
+    assert turtle.endswith(b" .\n" + body) and turtle.count(b"http://example.org/a") == 1
+    assert export(store, "nquads", tmp_path / "a.nq")[0].read_bytes() == (
+        b"<http://example.org/a> <http://example.org/p> _:c14n0 <http://example.org/g1> .\n"
+        b"<http://example.org/a> <http://example.org/p> _:c14n0 <http://example.org/g2> .\n"
+        b'<http://example.org/a> <http://example.org/r> "_:not a blank" .\n'
+        b'<http://example.org/a> <http://example.org/r> "_:not a blank" <http://example.org/g1> .\n'
+        b'_:c14n0 <http://example.org/q> "x _:y" <http://example.org/g2> .\n'
+    )
+
+
+def test_a_broken_turtle_file_is_named_with_its_line_and_column(tmp_path: Path) -> None:
+    from clinical_kg.export.rdf import load_dataset
+
+    broken = tmp_path / "broken.ttl"
+    broken.write_text(
+        '@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:d ex:e "unclosed .\n', encoding="utf-8"
+    )
+    with pytest.raises(InputError, match=re.escape(f"{broken}:3:11: ")):
+        load_dataset([broken])
+
+
 @pytest.mark.parametrize("fmt", ["turtle", "ntriples", "nquads", "rdfxml"])
 def test_rdf_formats_are_the_same_bytes_from_oxigraph_and_from_rdflib(fmt: str, tmp_path: Path) -> None:
     from clinical_kg.export.rdf import load_dataset

@@ -50,7 +50,8 @@ def load_dataset(files: Sequence[Path] | None = None, data_dir: Path | None = No
     for path in files:
         name = ox.NamedNode(named_graph(Path(path)))
         try:
-            store.bulk_load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=name)
+            # into memory, load is as fast as bulk_load and needs less memory (a third less at 1M)
+            store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=name)
         except SyntaxError as exc:
             raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
     return store
