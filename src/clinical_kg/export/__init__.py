@@ -124,19 +124,25 @@ def export_to_stream(graph: Any, fmt: str, stream: BinaryIO) -> None:
 # --- writing files ---------------------------------------------------------------------------
 
 
-def write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (a temporary file in the same folder, then rename)."""
+def write_with(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Write ``path`` atomically: ``write`` fills a temporary file in the same folder (open for
+    binary writing), which then replaces ``path``; on any error ``path`` is left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
+            write(stream)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (a temporary file in the same folder, then rename)."""
+    return write_with(path, lambda stream: stream.write(data))
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -29,7 +29,7 @@ import pyoxigraph as ox
 
 from clinical_kg import resources
 from clinical_kg.errors import InputError
-from clinical_kg.export import write_bytes
+from clinical_kg.export import write_with
 from clinical_kg.namespaces import prefix_map
 
 
@@ -115,9 +115,10 @@ def _union_lines(store: ox.Store, blank: list[bytes]) -> list[bytes]:
     return lines
 
 
-def _canonical_lines(graph: Any, union: bool) -> bytes:
-    """N-Triples of the union of the graphs (``union``) or N-Quads of every graph: blank nodes
-    labelled by RDFC-1.0, lines sorted by code point (the order of UTF-8 bytes).
+def _canonical_lines(graph: Any, union: bool) -> list[bytes]:
+    """The N-Triples lines of the union of the graphs (``union``) or the N-Quads lines of every
+    graph, each with its line feed: blank nodes labelled by RDFC-1.0, lines sorted by code point
+    (the order of UTF-8 bytes).
 
     Oxigraph writes the statements. Those that hold a blank node are written again from a
     canonicalised dataset of just them: RDFC-1.0 reads no other statement, so their labels are
@@ -139,41 +140,46 @@ def _canonical_lines(graph: Any, union: bool) -> bytes:
         written = (q if not union else ox.Triple(q.subject, q.predicate, q.object) for q in canonical)
         lines += ox.serialize(written, format=fmt).splitlines(keepends=True)
     lines.sort()
-    return b"".join(lines)
+    return lines
 
 
 def ntriples(graph: Any) -> bytes:
     """The union of the graphs as sorted N-Triples lines."""
-    return _canonical_lines(graph, union=True)
+    return b"".join(_canonical_lines(graph, union=True))
 
 
 def nquads(graph: Any) -> bytes:
     """Every graph as sorted N-Quads lines (default-graph triples without a graph term)."""
-    return _canonical_lines(graph, union=False)
+    return b"".join(_canonical_lines(graph, union=False))
 
 
-def _rewrite(lines: bytes, fmt: ox.RdfFormat) -> bytes:
-    """Sorted N-Triples written again in ``fmt`` (in the same order) with the project's prefixes."""
+def _write_lines(out: Path, lines: list[bytes]) -> Path:
+    return write_with(out, lambda stream: stream.writelines(lines))  # no joined copy of the lines
+
+
+def _write_rewritten(graph: Any, out: Path, fmt: ox.RdfFormat) -> Path:
+    """The sorted N-Triples of the union written to ``out`` in ``fmt`` (in the same order) with
+    the project's prefixes."""
     # lenient: the lines are Oxigraph's own output, so checking their IRIs again only costs time
-    statements = ox.parse(lines, format=ox.RdfFormat.N_TRIPLES, lenient=True)
-    return ox.serialize(statements, format=fmt, prefixes=prefix_map())
+    statements = ox.parse(ntriples(graph), format=ox.RdfFormat.N_TRIPLES, lenient=True)
+    return write_with(out, lambda stream: ox.serialize(statements, stream, format=fmt, prefixes=prefix_map()))
 
 
 def export_turtle(graph: Any, out: Path) -> list[Path]:
     """Turtle with the project's prefixes, statements in sorted order."""
-    return [write_bytes(out, _rewrite(ntriples(graph), ox.RdfFormat.TURTLE))]
+    return [_write_rewritten(graph, out, ox.RdfFormat.TURTLE)]
 
 
 def export_ntriples(graph: Any, out: Path) -> list[Path]:
     """N-Triples, one triple a line, lines sorted."""
-    return [write_bytes(out, ntriples(graph))]
+    return [_write_lines(out, _canonical_lines(graph, union=True))]
 
 
 def export_nquads(graph: Any, out: Path) -> list[Path]:
     """N-Quads: the triples of each source file in the named graph of its dataset."""
-    return [write_bytes(out, nquads(graph))]
+    return [_write_lines(out, _canonical_lines(graph, union=False))]
 
 
 def export_rdfxml(graph: Any, out: Path) -> list[Path]:
     """RDF/XML with the project's prefixes, statements in sorted order."""
-    return [write_bytes(out, _rewrite(ntriples(graph), ox.RdfFormat.RDF_XML))]
+    return [_write_rewritten(graph, out, ox.RdfFormat.RDF_XML)]
