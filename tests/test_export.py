@@ -512,6 +512,18 @@ def test_the_union_writes_each_statement_once_and_relabels_only_blank_nodes(tmp_
     )
 
 
+def test_a_graph_named_by_a_blank_node_gets_a_canonical_label(tmp_path: Path) -> None:
+    import pyoxigraph as ox
+
+    written = []
+    for name in ("a.nq", "b.nq"):  # two stores, each with its own blank node
+        store = ox.Store()
+        quad = ox.Quad(ox.NamedNode("http://example.org/a"), ox.NamedNode("http://example.org/p"), ox.Literal("x _:y"))
+        store.add(ox.Quad(quad.subject, quad.predicate, quad.object, ox.BlankNode()))
+        written.append(export(store, "nquads", tmp_path / name)[0].read_bytes())
+    assert written == [b'<http://example.org/a> <http://example.org/p> "x _:y" _:c14n0 .\n'] * 2
+
+
 def test_a_broken_turtle_file_is_named_with_its_line_and_column(tmp_path: Path) -> None:
     from clinical_kg.export.rdf import load_dataset
 

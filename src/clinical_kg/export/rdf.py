@@ -69,11 +69,16 @@ def _as_store(graph: Any) -> ox.Store:
 
 
 def _holds_blank(line: bytes) -> bool:
-    """Whether an N-Triples or N-Quads line has a blank node as subject or object."""
+    """Whether an N-Triples or N-Quads line has a blank node as subject, object or graph name."""
     if line.startswith(b"_:"):
         return True
     # the object comes after the subject and the predicate, which hold no space
-    return line.split(b" ", 2)[2].startswith(b"_:")
+    rest = line.split(b" ", 2)[2]
+    if rest.startswith(b"_:"):
+        return True
+    # the graph name is the last term before " ."; the last word of a literal holds its closing quote
+    last = rest.rsplit(b" ", 2)[-2]
+    return last.startswith(b"_:") and b'"' not in last
 
 
 def _take_blank_lines(data: bytes, blank: list[bytes]) -> bytes:
