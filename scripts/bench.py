@@ -122,10 +122,11 @@ def query_cases(kg: Any) -> list[tuple[str, str, dict[str, list[str]]]]:
     prefixes = {"ckg:": "https://w3id.org/clinical-kg/vocab/"}
     cases = []
     for name, query in sorted(load_catalogue().items()):
-        if not query.parameters:
+        terms = [p for p in query.parameters if p.type == "term"]  # not `source`, a choice of sources
+        if not terms:
             cases.append((name, "all", {}))
             continue
-        parameter = query.parameters[0]
+        parameter = terms[0]
         cls = parameter.prefer_class or "ckg:Symptom"
         for prefix, namespace in prefixes.items():
             cls = cls.replace(prefix, namespace)
