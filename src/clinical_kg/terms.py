@@ -59,8 +59,11 @@ SELECT ?class ?label WHERE { ?class a owl:Class ; rdfs:label ?label }
 # Exact lookups: the VALUES block holds terms in N-Triples form (pyoxigraph's), never raw user text.
 _EXACT_QUERY = """
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT DISTINCT ?entity WHERE { VALUES ?name { $NAMES } ?entity skos:prefLabel|skos:altLabel ?name }
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?entity WHERE { VALUES ?name { $NAMES } ?entity skos:prefLabel|skos:altLabel ?name . $FITS }
 """
+# ... of the class a parameter asks for (or of a class below it): $CLASS an IRI in N-Triples form.
+_EXACT_FITS = "?entity a/rdfs:subClassOf* $CLASS ."
 _TYPED_QUERY = "ASK { $ENTITY a ?class }"
 # The entities of the graph that are the same as the given ones: skos:exactMatch either way.
 _SAME_QUERY = """
@@ -392,10 +395,9 @@ class TermIndex:
         # As typed, in lower case (curated labels) and capitalised (terminologies: "Low back pain").
         forms = (name, name.lower(), name.capitalize())
         values = " ".join(dict.fromkeys(str(ox.Literal(v, language="en")) for v in forms))
-        rows = self.kg.query_trusted(_EXACT_QUERY.replace("$NAMES", values)).terms
+        fits = "" if expected is None else _EXACT_FITS.replace("$CLASS", str(ox.NamedNode(expected)))
+        rows = self.kg.query_trusted(_EXACT_QUERY.replace("$NAMES", values).replace("$FITS", fits)).terms
         found = sorted({row[0].value for row in rows if isinstance(row[0], ox.NamedNode)})
-        if expected is not None:
-            found = [entity for entity in found if self._fits(entity, expected)]
         if len(found) > 1:  # a curated entity and the same name in an imported terminology: the curated one
             found = [entity for entity in found if entity.startswith(prefix_map()["ckgid"])]
         return found[0] if len(found) == 1 else None
