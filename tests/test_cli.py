@@ -16,12 +16,13 @@ from rdflib.query import Result
 
 from clinical_kg import sparql_safety
 from clinical_kg.cli import main
+from clinical_kg.cli.group import COMMAND_MODULES
 from clinical_kg.sparql_safety import CheckedQuery
 from tests.conftest import ROOT
 from tests.endpoint import WITHOUT_ISOLATION, listener
 from tests.test_safety import DIFFERENTIAL_BYPASSES
 
-COMMANDS = sorted(main.commands)
+COMMANDS = sorted(COMMAND_MODULES)
 HEADLINE = ["query", "conditions-causing-symptom", "--param", "symptom=radiating leg pain"]
 
 
@@ -35,6 +36,26 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(command: st
     assert result.exit_code == 0
     assert "Example" in result.output
     assert f"ckg {command}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_table_of_command_modules_names_every_command_of_each_module() -> None:
+    # `ckg NAME` imports the module COMMAND_MODULES gives: that module alone, in a new interpreter,
+    # must define the command, and the modules together define no command the table lacks.
+    probe = "\n".join(
+        [
+            "import json, sys",
+            "from clinical_kg.cli import main",
+            "__import__(sys.argv[1])",
+            "print(json.dumps([*main.commands]))",
+        ]
+    )
+    defined: set[str] = set()
+    for module in sorted(set(COMMAND_MODULES.values())):
+        run = subprocess.run([sys.executable, "-c", probe, f"clinical_kg.cli.{module}"], capture_output=True, text=True)
+        commands = set(json.loads(run.stdout))
+        assert {name for name, m in COMMAND_MODULES.items() if m == module} <= commands, module
+        defined |= commands
+    assert defined == set(COMMAND_MODULES)
 
 
 def test_version() -> None:

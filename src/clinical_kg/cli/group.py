@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import importlib
 import logging
 import os
 import sys
@@ -183,7 +184,33 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings=CONTEXT)
+# The module that defines each command: `ckg query` imports clinical_kg.cli.query and no other
+# command module (tests/test_cli.py keeps this table equal to the commands the modules define).
+COMMAND_MODULES = {
+    "queries": "query", "query": "query", "sparql": "query", "prefixes": "query", "lookup": "query", "stats": "query",
+    "validate": "curate", "add": "curate", "retract": "curate",
+    "export": "export", "release": "export", "load": "export",
+    "import": "imports",
+    "serve": "serve",
+    "hubs": "analyse", "path": "analyse", "differential": "analyse", "draw": "analyse",
+}  # fmt: skip
+
+
+class CommandsByModule(click.Group):
+    """The ``ckg`` group: a command's module (:data:`COMMAND_MODULES`) is imported when the command is
+    asked for, as click's documentation shows for lazily loaded subcommands; ``--help`` imports all."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"clinical_kg.cli.{module}")  # its decorators add its commands to main
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=CommandsByModule, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="ckg")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
 @store_option
