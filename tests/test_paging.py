@@ -51,6 +51,15 @@ def test_count_text_counts_the_select_under_its_prologue() -> None:
 
 
 @pytest.mark.parametrize(
+    ("page", "kept"),
+    [(Page(3, 2), [2, 3, 4]), (Page(5, 8), [8, 9]), (Page(3, 10), []), (Page(3, 25), []), (Page(None, 7), [7, 8, 9]),
+     (Page(100), list(range(10)))],
+)  # fmt: skip
+def test_take_keeps_the_page_and_counts_every_row(page: Page, kept: list[int]) -> None:
+    assert page.take(iter(range(10))) == (kept, 10)
+
+
+@pytest.mark.parametrize(
     ("limit", "offset", "message"),
     [("0", None, "limit 0 is not a whole number from 1 to 100,000"), ("ten", None, "limit 'ten' is not a whole number"),
      ("5", "-1", "offset -1 is not a whole number of 0 or more"), ("1e3", None, "limit '1e3' is not a whole number"),

@@ -32,6 +32,7 @@ from clinical_kg.catalogue import run_grouped, run_query
 from clinical_kg.cli import main
 from clinical_kg.curation import load_data, validate_candidate
 from clinical_kg.ingest import read_candidate
+from clinical_kg.paging import Page
 from clinical_kg.remote import SparqlKnowledgeGraph, configure
 from clinical_kg.remote.load import file_graphs
 from clinical_kg.remote.protocol import EndpointError
@@ -126,6 +127,16 @@ def test_catalogue_case_gives_the_embedded_rows(server: RemoteServer, name: str,
     found = run_query(kg, name, params)
     assert found.variables == expected.variables
     assert found.rows == expected.rows
+
+
+def test_a_page_gives_the_embedded_page_and_total(server: RemoteServer) -> None:
+    """The server is sent the page's LIMIT and OFFSET and a count; the embedded store counts as it pages."""
+    embedded = shipped("oxigraph")
+    name, params = HEADLINE_QUERY
+    expected = run_query(embedded, name, params, index=index_for(embedded), page=Page(2, 1))
+    found = run_query(remote(server), name, params, page=Page(2, 1))
+    assert (found.rows, found.total, found.offset) == (expected.rows, expected.total, 1)
+    assert len(found.rows) == 2 and found.total == len(run_query(embedded, name, params).rows)
 
 
 @pytest.mark.parametrize("path", sorted(resources.queries_dir().glob("*.rq")), ids=lambda p: p.stem)

@@ -46,7 +46,7 @@ from clinical_kg import resources
 from clinical_kg.catalogue_checked import CHECKED, HEADERS
 from clinical_kg.errors import QueryError, TermTypeError
 from clinical_kg.namespaces import prefix_map
-from clinical_kg.paging import Page, count_text
+from clinical_kg.paging import Page
 from clinical_kg.store import KnowledgeGraph, QueryResult
 from clinical_kg.terms import TermIndex
 
@@ -294,10 +294,7 @@ def run_query(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None
     text, _ = bind_parameters(query, values or {}, index or TermIndex(kg))
     if page is None or page.whole or form != "SELECT":
         return kg.query_trusted(text, form)
-    result = kg.query_trusted(page.text(text), form)
-    result.total = int(kg.query_trusted(count_text(text), form).terms[0][0].value)
-    result.offset = page.offset
-    return result
+    return kg.query_page(text, page)
 
 
 def run_grouped(kg: KnowledgeGraph, name: str, values: dict[str, list[str]] | None = None,

@@ -1,21 +1,27 @@
 """Paging of catalogue answers: one page of rows and how many rows the answer has in all.
 
 One place for every caller (``ckg query --limit --offset``, the endpoint's ``/queries/NAME?limit=
-&offset=``, the Python API): a catalogue query ends with its ``ORDER BY``, so a page is the same
-query text with ``LIMIT`` and ``OFFSET`` after it, and the total is the same ``SELECT`` counted in
-a sub-query. Both are written by the package around a checked template, and the only values put
-into them are integers checked here.
+&offset=``, the Python API). A catalogue query ends with its ``ORDER BY``, so even its first page
+needs every row: an engine in this process evaluates the query once, counts the rows as they come
+and keeps the page's (:meth:`Page.take`). A SPARQL server is sent the same query text with ``LIMIT``
+and ``OFFSET`` after it and the same ``SELECT`` counted in a sub-query, so that only the page comes
+over the network. Both are written by the package around a checked template, and the only values
+put into them are integers checked here.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
+from typing import TypeVar
 
 from clinical_kg.errors import QueryError
 
 MAX_LIMIT = 100_000
 _SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE | re.MULTILINE)
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,13 @@ class Page:
             f" OFFSET {self.offset}" if self.offset else ""
         )
         return query.rstrip() + "\n" + modifiers.strip() + "\n"
+
+    def take(self, rows: Iterable[Row]) -> tuple[list[Row], int]:
+        """This page's rows of a whole answer's, and how many rows the answer has, in one pass over them."""
+        remaining = iter(rows)
+        skipped = sum(1 for _ in islice(remaining, self.offset))
+        kept = list(islice(remaining, self.limit))
+        return kept, skipped + len(kept) + sum(1 for _ in remaining)
 
 
 def count_text(query: str) -> str:

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from rdflib import Graph
     from rdflib.term import Node
 
+    from clinical_kg.paging import Page
     from clinical_kg.remote.config import Endpoint
 
 IMPORTED_GRAPHS_QUERY = """
@@ -251,6 +252,18 @@ class KnowledgeGraph:
         """
         return self._run(text, form, {})
 
+    def query_page(self, text: str, page: Page) -> QueryResult:
+        """One page of the answer to a SELECT query this package wrote (as :meth:`query_trusted`), its
+        ``total`` the rows of the whole answer: the rows are counted as they come and only the page's kept.
+
+        An engine evaluates the query once (a catalogue query ends with its ``ORDER BY``, so the
+        first page needs every row anyway); a SPARQL server is asked for the page and the count.
+        """
+        result = self._run(text, "SELECT", {})
+        result.rows, result.total = page.take(result.rows)
+        result.offset = page.offset
+        return result
+
     def __len__(self) -> int:
         return len(self.memory_graph())
 
@@ -356,6 +369,14 @@ class OxigraphKnowledgeGraph(KnowledgeGraph):
         with gc_paused():
             terms = [tuple(solution) for solution in answer]
         return QueryResult(form, variables=variables, terms=terms)
+
+    def query_page(self, text: str, page: Page) -> QueryResult:
+        answer = self.store.query(text, use_default_graph_as_union=False, **self.dataset())
+        with gc_paused():
+            solutions, total = page.take(answer)  # only the page's rows are kept
+            terms = [tuple(solution) for solution in solutions]
+        variables = [v.value for v in answer.variables]
+        return QueryResult("SELECT", variables=variables, terms=terms, total=total, offset=page.offset)
 
 
 class MemoryKnowledgeGraph(KnowledgeGraph):

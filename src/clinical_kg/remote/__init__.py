@@ -39,6 +39,7 @@ from rdflib.term import Node
 
 from clinical_kg.errors import InputError
 from clinical_kg.namespaces import bind_prefixes, prefix_map
+from clinical_kg.paging import Page, count_text
 from clinical_kg.remote.config import Endpoint, configure
 from clinical_kg.remote.protocol import GRAPH_TYPES, Client, EndpointError
 from clinical_kg.store import KnowledgeGraph, OxigraphKnowledgeGraph, QueryResult, from_oxigraph
@@ -116,6 +117,13 @@ class SparqlKnowledgeGraph(KnowledgeGraph):
 
     def _run(self, text: str, form: str, prefixes: dict[str, str]) -> QueryResult:
         return self.run(with_prologue(text, prefixes) if prefixes else text, form)
+
+    def query_page(self, text: str, page: Page) -> QueryResult:
+        """The page (``LIMIT`` and ``OFFSET``) and the count as two queries: only the page's rows are sent."""
+        result = self.query_trusted(page.text(text))
+        result.total = int(self.query_trusted(count_text(text)).rows[0][0])
+        result.offset = page.offset
+        return result
 
     def _dataset(self, default_graphs: list[str] | None, named_graphs: list[str] | None) -> tuple[list, list]:
         if default_graphs is None and named_graphs is None:
