@@ -15,7 +15,7 @@ CHECKED: dict[str, str] = {
     "b0872bd457c010dcf4bec1b8cb3678bbcbee3eba358b6fdd268d29e1611fbea3": "SELECT",  # assertions
     "322dcd504dbb0f69e59f0decf65a326e10dd5f53eb8d0e37b9b368123ac43d7c": "SELECT",  # causes-of-condition
     "e5b21f2008ae833cd3fdab989fd20168c79470289725dd34ccf3f1c2a993ef39": "SELECT",  # conditions-causing-symptom
-    "f7373d04429d4f4a8c1896c357c1904a8a4aca6889ca0c20a1e8a1b052e19db8": "SELECT",  # conditions-causing-symptom-chains
+    "03a7131c5050bb7a3481abad2b3a6576c02e558e7d5b9c09fb7326e38cfe5ec6": "SELECT",  # conditions-causing-symptom-chains
     "c32ad8ed362a2cd314d9cb9adc58d27845004b8655bc7f01163e66732043cd43": "SELECT",  # conditions-treated-by
     "3efc2bb06133e6f5c18c328145c0ef259b248f3268c6a3b4290e9ec3139f6537": "SELECT",  # conflicts
     "db0571a8ebf77b953a9c84cd2ec1b1e3545ee599f9ceafffdb87bfac195f512e": "SELECT",  # differential-diagnosis
