@@ -23,7 +23,7 @@ CHECKED: dict[str, str] = {
     "9b26746b5f4c02ac483576d83aa4fbe318c22c13307af0a2cad4bda5f290e63a": "SELECT",  # prevention-for-condition
     "1d869802c4d2d36dbde9d303d139b3c1201272af270a1b0fce5d5dc50184eeb9": "SELECT",  # prevention-for-condition-chains
     "04224ff2f3e2b93f95f084f159307bdf27e8c641f5b6b1e5a26dcb3df81ff6d3": "SELECT",  # red-flags
-    "6c0999713ac623f3414230904e90770a471f45443c899bc5b58d856a98e42a4d": "SELECT",  # symptoms-of-condition
+    "e40563d66f02468f9a9bbabdc03f770cc01bd26f3a4e307ed6a31bc7865eadd3": "SELECT",  # symptoms-of-condition
     "e8569fa375ac8c72d0fac1a90bded4f60d7220a3588b1d741da540257aedee72": "SELECT",  # symptoms-of-condition-chains
     "01ca65bde0389a1493cf7de496304390cf00b59f6e397ed30b933deac1591bee": "SELECT",  # treatments-for-condition
     "7d6cfbfe1ee5525d4552dcbdb1b5e2564d1b1746b623a04bfbfa89d9ab209545": "SELECT",  # treatments-for-condition-chains
