@@ -24,7 +24,7 @@ CHECKED: dict[str, str] = {
     "1d869802c4d2d36dbde9d303d139b3c1201272af270a1b0fce5d5dc50184eeb9": "SELECT",  # prevention-for-condition-chains
     "04224ff2f3e2b93f95f084f159307bdf27e8c641f5b6b1e5a26dcb3df81ff6d3": "SELECT",  # red-flags
     "e40563d66f02468f9a9bbabdc03f770cc01bd26f3a4e307ed6a31bc7865eadd3": "SELECT",  # symptoms-of-condition
-    "e8569fa375ac8c72d0fac1a90bded4f60d7220a3588b1d741da540257aedee72": "SELECT",  # symptoms-of-condition-chains
+    "2dcd8c9a899f465501c86076ee9f352297949a49be856ca0ff3226da9722c4d6": "SELECT",  # symptoms-of-condition-chains
     "01ca65bde0389a1493cf7de496304390cf00b59f6e397ed30b933deac1591bee": "SELECT",  # treatments-for-condition
     "7d6cfbfe1ee5525d4552dcbdb1b5e2564d1b1746b623a04bfbfa89d9ab209545": "SELECT",  # treatments-for-condition-chains
 }
