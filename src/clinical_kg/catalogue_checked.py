@@ -17,7 +17,7 @@ CHECKED: dict[str, str] = {
     "e5b21f2008ae833cd3fdab989fd20168c79470289725dd34ccf3f1c2a993ef39": "SELECT",  # conditions-causing-symptom
     "03a7131c5050bb7a3481abad2b3a6576c02e558e7d5b9c09fb7326e38cfe5ec6": "SELECT",  # conditions-causing-symptom-chains
     "c32ad8ed362a2cd314d9cb9adc58d27845004b8655bc7f01163e66732043cd43": "SELECT",  # conditions-treated-by
-    "3efc2bb06133e6f5c18c328145c0ef259b248f3268c6a3b4290e9ec3139f6537": "SELECT",  # conflicts
+    "5b02f0dff7c126d8fbd367a70b88cee6d74f14ac50b4299ed9f107dc13c36f3d": "SELECT",  # conflicts
     "db0571a8ebf77b953a9c84cd2ec1b1e3545ee599f9ceafffdb87bfac195f512e": "SELECT",  # differential-diagnosis
     "77a0a7161b40a082f70f62d7bf3c5a1b2062908297fb70018e849d4c9a00bd32": "SELECT",  # evidence-for
     "9b26746b5f4c02ac483576d83aa4fbe318c22c13307af0a2cad4bda5f290e63a": "SELECT",  # prevention-for-condition
