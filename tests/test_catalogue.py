@@ -205,3 +205,13 @@ def test_no_answer_rests_on_a_retracted_record() -> None:
         rows = rows_of(run_query(kg, query, params, index=index))
         leaks += [f"{query} / {case['name']}" for row in rows if "RETRACTED" in row.values()]
     assert leaks == []
+
+
+def test_a_query_read_alone_is_the_catalogue_s_and_a_path_is_no_name() -> None:
+    # get_query reads only NAME.rq (ckg query needs no other file); a name is never a path
+    from clinical_kg.catalogue import get_query, load_catalogue
+
+    assert {name: get_query(name) for name in load_catalogue()} == load_catalogue()
+    with pytest.raises(errors.QueryError) as refused:
+        get_query("../queries/red-flags")
+    assert refused.value.message == "no catalogue query named '../queries/red-flags'"

@@ -146,8 +146,22 @@ def load_catalogue(folder: Path | None = None) -> dict[str, CatalogueQuery]:
     return {path.stem: parse_query_file(path) for path in sorted(folder.glob("*.rq"), key=lambda p: p.stem)}
 
 
+_QUERY_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+@cache
+def _query_file(path: Path) -> CatalogueQuery:
+    return parse_query_file(path)
+
+
 def get_query(name: str) -> CatalogueQuery:
-    """A catalogue query by name, or a QueryError naming the closest names."""
+    """A catalogue query by name, or a QueryError naming the closest names.
+
+    Only that query's file is read (``ckg query NAME`` needs no other); the whole catalogue is
+    read for the names to suggest when there is no such file.
+    """
+    if _QUERY_NAME.fullmatch(name) and (path := resources.queries_dir() / f"{name}.rq").is_file():
+        return _query_file(path)
     catalogue = load_catalogue()
     if name not in catalogue:
         import difflib
