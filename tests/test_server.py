@@ -772,6 +772,16 @@ def test_catalogue_pages_say_which_rows_of_how_many(server: Server) -> None:
     assert status == 400 and body.decode().startswith("error: limit 0 is not a whole number from 1 to 100,000")
 
 
+def test_a_page_past_the_last_row_is_empty_and_still_counts_the_rows(server: Server) -> None:
+    # the page and its count come from one evaluation of the query (Page.take)
+    path = "/queries/conditions-causing-symptom"
+    _, _, whole = get(server, path, "text/csv", symptom="radiating leg pain")
+    status, headers, page = get(server, path, "text/csv", symptom="radiating leg pain", limit="5", offset="100")
+    lines = whole.decode().splitlines()
+    assert status == 200 and page.decode().splitlines() == lines[:1]
+    assert (headers["x-ckg-total-rows"], headers["x-ckg-offset"]) == (str(len(lines) - 1), "100")
+
+
 def test_catalogue_groups_come_as_json_csv_or_tsv_with_their_count(server: Server) -> None:
     from tests.test_grouping import HEADLINE_GROUPS
 

@@ -44,7 +44,7 @@ from clinical_kg.catalogue import bind_parameters, get_query, load_catalogue, ru
 from clinical_kg.errors import ClinicalKGError, InputError, QueryError
 from clinical_kg.layout import layout
 from clinical_kg.namespaces import prefix_map
-from clinical_kg.paging import Page, count_text, parse_page
+from clinical_kg.paging import Page, parse_page
 from clinical_kg.results import GROUPED_WRITERS, to_csv, to_json, to_tsv
 from clinical_kg.sandbox import IsolationError, bound_resources, isolate_from_network
 from clinical_kg.sparql_safety import check_query, check_update
@@ -380,20 +380,15 @@ class Engine:
         form = self.forms[name]
         if chosen.whole or form != "SELECT":
             return self._run(text, form, accept, {})
-        reply = self._run(chosen.text(text), form, accept, {})
-        if reply.get("status") == 200:
-            counted = self.store.query(count_text(text), use_default_graph_as_union=False, **self.kg.dataset())
-            total = int(next(iter(counted))[0].value)
-            reply["headers"].update({"X-CKG-Total-Rows": str(total), "X-CKG-Offset": str(chosen.offset)})
-            if chosen.limit is not None:
-                reply["headers"]["X-CKG-Limit"] = str(chosen.limit)
-        return reply
+        return self._run(text, form, accept, {}, page=chosen)
 
-    def _run(self, text: str, form: str, accept: str, dataset: dict) -> dict[str, Any]:
+    def _run(self, text: str, form: str, accept: str, dataset: dict, page: Page | None = None) -> dict[str, Any]:
         """Run, cap at ``max_rows`` rows and ``max_bytes`` bytes (flagged in ``X-CKG-Truncated``), serialise.
 
         Rows are taken only while a lower bound of their serialised size (the lengths of their
-        values) stays under the byte cap, so a worker never holds much more than the cap.
+        values) stays under the byte cap, so a worker never holds much more than the cap. With a
+        ``page`` (a SELECT), the query is evaluated once: its rows are counted as they come and only
+        the page's kept (:meth:`clinical_kg.paging.Page.take`), the headers saying which of how many.
         """
         graph_result = form in ("CONSTRUCT", "DESCRIBE")
         media = negotiate(accept, GRAPH_TYPES if graph_result else RESULT_TYPES)
@@ -414,7 +409,13 @@ class Engine:
                 return ox.serialize(items[:count], format=rdf_format, prefixes=self.prefixes)
         else:
             variables = [v.value for v in answer.variables]
-            items, truncated = self._take(answer, lambda s: (row := tuple(s[i] for i in range(len(variables))), row))
+            solutions: Any = answer
+            if page is not None:
+                solutions, total = page.take(answer)
+                headers.update({"X-CKG-Total-Rows": str(total), "X-CKG-Offset": str(page.offset)})
+                if page.limit is not None:
+                    headers["X-CKG-Limit"] = str(page.limit)
+            items, truncated = self._take(solutions, lambda s: (row := tuple(s[i] for i in range(len(variables))), row))
             writer, content_type = RESULT_TYPES[media]
 
             def serialise(count: int) -> bytes:  # the writers read pyoxigraph's terms as they are
