@@ -324,8 +324,7 @@ def main() -> None:
     cli: list[dict[str, Any]] = []
     if args.cli_runs:
         print("the CLI on the shipped graph, against the floor:", file=sys.stderr)
-        trees = {"after": ROOT / "src"} if args.before is None else {"before": args.before, "after": ROOT / "src"}
-        cli = bench_cli.measure(args.cli_runs, trees)
+        cli = bench_cli.measure(args.cli_runs, bench_cli.source_trees(args.before))
     if args.json:
         args.json.write_text(json.dumps(records + cli, indent=1) + "\n")
     print(f"Machine: {machine()}; load average at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")

@@ -116,6 +116,19 @@ def table(records: list[dict[str, Any]]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def source_trees(before: Path | None) -> dict[str, Path]:
+    """The trees to time: this checkout's ``src`` ("after") and, if given, ``before`` (another ``src``)."""
+    return {"after": ROOT / "src"} if before is None else {"before": before.resolve(), "after": ROOT / "src"}
+
+
+def report(records: list[dict[str, Any]], text: str, json_path: Path | None) -> None:
+    """Write the records as JSON to ``json_path`` (if given); print the load average and ``text``, the table."""
+    if json_path:
+        json_path.write_text(json.dumps(records, indent=1) + "\n")
+    print(f"load average after the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print(text)
+
+
 def main() -> None:
     example = "Example: python scripts/bench_cli.py --runs 9 --before ../old/src"
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=example)
@@ -123,12 +136,8 @@ def main() -> None:
     parser.add_argument("--before", type=Path, default=None, help="a second source tree to time in the same rounds")
     parser.add_argument("--json", type=Path, default=None, help="write the records as JSON to this file")
     args = parser.parse_args()
-    trees = {"after": ROOT / "src"} if args.before is None else {"before": args.before.resolve(), "after": ROOT / "src"}
-    records = measure(args.runs, trees)
-    if args.json:
-        args.json.write_text(json.dumps(records, indent=1) + "\n")
-    print(f"load average after the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print(table(records))
+    records = measure(args.runs, source_trees(args.before))
+    report(records, table(records), args.json)
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ def main() -> None:
         worker(kind, graph, store_path, formats.split(","), Path(out))
         return
     sys.path[:0] = [str(ROOT / "src"), str(ROOT / "scripts")]
+    from bench_cli import report, source_trees
     from generate_synthetic import generate, parse_size, write
 
     example = "Example: python scripts/bench_export.py --graph synthetic-1M.nt --runs 5 --before ../main/src"
@@ -142,7 +143,7 @@ def main() -> None:
     parser.add_argument("--before", type=Path, default=None, help="a second source tree to time in the same rounds")
     parser.add_argument("--json", type=Path, default=None, help="write the records as JSON to this file")
     args = parser.parse_args()
-    trees = {"after": ROOT / "src"} if args.before is None else {"before": args.before.resolve(), "after": ROOT / "src"}
+    trees = source_trees(args.before)
     kinds, formats = args.stores.split(","), args.formats.split(",")
     with tempfile.TemporaryDirectory(prefix="ckg-bench-export-") as name:
         folder = Path(name)
@@ -158,10 +159,7 @@ def main() -> None:
             store_path = folder / "store"
             load_store(store_path, [vocabulary_file(), graph])
         records = measure(trees, kinds, graph.resolve(), Path(store_path or "-"), formats, args.runs, folder)
-    if args.json:
-        args.json.write_text(json.dumps(records, indent=1) + "\n")
-    print(f"load average after the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print(table(records))
+    report(records, table(records), args.json)
 
 
 if __name__ == "__main__":
