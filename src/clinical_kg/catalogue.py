@@ -260,7 +260,7 @@ def bind_parameters(
         elif parameter.type == "choice":
             terms = [_choice(parameter, v) for v in given]
         elif parameter.type == "source":
-            terms = [ox.NamedNode(str(s)) for v in given for s in _sources(index, v, parameter.name)]
+            terms = [ox.NamedNode(s) for v in given for s in _sources(index, v, parameter.name)]
         else:
             terms = [ox.Literal(v) for v in given]
         bound[parameter.name] = terms

@@ -32,9 +32,15 @@ def bind_prefixes(graph: Graph) -> Graph:
     return graph
 
 
+@cache
+def _longest_first() -> list[tuple[str, str]]:
+    """The prefix map's pairs, longest namespace first (sorted once, not on every :func:`curie`)."""
+    return sorted(prefix_map().items(), key=lambda item: -len(item[1]))
+
+
 def curie(iri: str) -> str | None:
     """The CURIE of an IRI in one of the project's namespaces (the longest that fits), or None."""
-    for prefix, namespace in sorted(prefix_map().items(), key=lambda item: -len(item[1])):
+    for prefix, namespace in _longest_first():
         if iri.startswith(namespace) and iri != namespace:
             return f"{prefix}:{iri[len(namespace) :]}"
     return None

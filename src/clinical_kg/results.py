@@ -11,6 +11,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
 
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+@cache
+def _rdflib_terms() -> tuple[type, type, type]:
+    """rdflib's URIRef, BNode and Literal, imported once, when a writer first meets one of its terms."""
+    from rdflib import BNode, Literal, URIRef
+
+    return URIRef, BNode, Literal
 
 
 def term_parts(term: Node | ox.NamedNode | ox.BlankNode | ox.Literal) -> tuple[str, str, str | None, str | None]:
@@ -46,8 +55,7 @@ def term_parts(term: Node | ox.NamedNode | ox.BlankNode | ox.Literal) -> tuple[s
         return "literal", term.value, None, None if datatype == _XSD_STRING else datatype
     if isinstance(term, (ox.Literal, ox.Triple)):
         raise TypeError(f"the SPARQL 1.1 results formats cannot write the term {term}")
-    from rdflib import BNode, Literal, URIRef  # not a pyoxigraph term: rdflib made it, so it is loaded
-
+    URIRef, BNode, Literal = _rdflib_terms()  # noqa: N806  (not a pyoxigraph term: rdflib made it)
     if isinstance(term, URIRef):
         return "uri", str(term), None, None
     if isinstance(term, BNode):

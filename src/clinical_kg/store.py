@@ -126,7 +126,7 @@ class QueryResult:
     @property
     def row_count(self) -> int:
         """The number of rows, counted without converting them."""
-        return len(self._rows if self._rows is not None else self._terms or [])
+        return len(self.native_rows)
 
     def dicts(self) -> list[dict[str, Node | None]]:
         """Rows as dictionaries from variable name to term (None when unbound)."""
