@@ -32,14 +32,9 @@ from __future__ import annotations
 
 import fcntl
 import gc
-import gzip
-import hashlib
 import io
 import json
 import os
-import shutil
-import tempfile
-import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,7 +48,6 @@ from clinical_kg.errors import InputError
 from clinical_kg.layout import Part, layout, part_quads
 from clinical_kg.namespaces import bind_prefixes
 from clinical_kg.resources import curated_files, shipped_files
-from clinical_kg.transaction import fsync_dir
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -559,6 +553,8 @@ BUILD_RECORD = "clinical-kg-build.json"  # inside the store folder: what the sto
 
 def data_digest(data_dir: Path | None = None) -> str:
     """The SHA-256 of the vocabulary and the curated data files (names and bytes) of ``data_dir``."""
+    import hashlib
+
     digest = hashlib.sha256()
     for path in shipped_files(data_dir):
         digest.update(f"{path.name}\0{path.stat().st_size}\0".encode())
@@ -621,7 +617,7 @@ def _load_store_locked(
         _write_build_record(partial, parts, data_dir, kept)
         _swap_into_place(partial, path)
     finally:
-        shutil.rmtree(partial, ignore_errors=True)
+        _remove_folder(partial)
     return count
 
 
@@ -705,6 +701,8 @@ def ensure_store(path: Path, files: Sequence[Path] | None = None, data_dir: Path
 
 def _new_partial(path: Path) -> Path:
     """A new build folder beside the store, named with this process's id (see _remove_abandoned_loads)."""
+    import tempfile
+
     return Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-{os.getpid()}-", dir=path.parent))
 
 
@@ -778,7 +776,7 @@ def replace_graphs(
             (partial / BUILD_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
             _swap_into_place(partial, path)
         finally:
-            shutil.rmtree(partial, ignore_errors=True)
+            _remove_folder(partial)
     return count
 
 
@@ -801,13 +799,20 @@ def _batches(pieces: Iterable[str], size: int) -> Iterator[bytes]:
         yield "".join(batch).encode("utf-8")
 
 
+def _remove_folder(folder: Path) -> None:
+    """Delete ``folder`` and what it holds, as far as it can (shutil is imported only by loads)."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _remove_abandoned_loads(path: Path) -> None:
     """Delete the build folders of loads into ``path`` whose process is gone (killed loads)."""
     for folder in path.parent.glob(f".{path.name}.partial-*"):
         pid = folder.name.removeprefix(f".{path.name}.partial-").split("-", 1)[0]
         if not pid.isdigit() or _process_exists(int(pid)):
             continue  # a load still running, or a folder we did not name
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove_folder(folder)
 
 
 def _process_exists(pid: int) -> bool:
@@ -822,7 +827,19 @@ def _process_exists(pid: int) -> bool:
 
 def _open_binary(path: Path, gz: bool) -> tuple[BinaryIO, BinaryIO]:
     raw = open(path, "rb")  # noqa: SIM115 (closed by the caller)
-    return raw, (gzip.GzipFile(fileobj=raw) if gz else raw)
+    if not gz:
+        return raw, raw
+    import gzip
+
+    return raw, gzip.GzipFile(fileobj=raw)
+
+
+def _gzip_errors() -> tuple[type[Exception], ...]:
+    """What reading a damaged gzip file raises (gzip imported only when a load fails)."""
+    import gzip
+    import zlib
+
+    return (EOFError, zlib.error, gzip.BadGzipFile)
 
 
 def _load_one(
@@ -834,7 +851,7 @@ def _load_one(
         _load_part(store, part, fmt, gz, done, total, progress)
     except SyntaxError as exc:
         raise InputError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from None
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except _gzip_errors() as exc:
         raise InputError(
             f"{path}: not a complete gzip file ({exc})", hint="compress it again, or load it uncompressed"
         ) from None
@@ -875,11 +892,15 @@ def _swap_into_place(partial: Path, path: Path) -> None:
     if not path.exists():
         partial.rename(path)
         return
+    import tempfile
+
+    from clinical_kg.transaction import fsync_dir
+
     if path.is_dir() and any(path.iterdir()) and not (path / "CURRENT").exists():
         raise InputError(f"{path} is a folder but not an Oxigraph store", hint="give a new or empty folder")
     old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
     old.rmdir()
     path.rename(old)
     partial.rename(path)  # a kill between the renames is undone by _restore_interrupted_swap
-    shutil.rmtree(old, ignore_errors=True)
+    _remove_folder(old)
     fsync_dir(path.parent)

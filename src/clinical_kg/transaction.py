@@ -40,7 +40,6 @@ import json
 import logging
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,6 +125,8 @@ def fsync_dir(folder: Path) -> None:
 
 def _write_temp(folder: Path, data: bytes, mode: int = 0o644) -> Path:
     """Write data to a new fsynced temp file in folder and return its path."""
+    import tempfile  # only writers need it (start-up of the read-only commands, issue 18)
+
     fd, name = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as f:
