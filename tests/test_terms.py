@@ -7,7 +7,7 @@ import pytest
 from clinical_kg.errors import TermTypeError, UnknownTermError
 from clinical_kg.terms import TermIndex
 from clinical_kg.vocab import CKG
-from tests.conftest import shipped
+from tests.conftest import HPO_FIXTURE, shipped
 
 CKGID = "https://w3id.org/clinical-kg/id/"
 
@@ -109,3 +109,19 @@ def test_a_merged_entity_is_found_by_its_old_name_and_identifier(store: str) -> 
         "ckgid:ruptured-disc",
         "retired identifier, replaced by this",
     )
+
+
+def test_the_c_stemmer_gives_the_python_stemmers_stems() -> None:
+    """PyStemmer (a dependency, used by snowballstemmer when present) and snowballstemmer's own
+    Python stemmer give the same stem for every word of the graph's and the HPO fixture's names."""
+    import snowballstemmer
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from clinical_kg.terms import words
+
+    index = TermIndex(shipped("oxigraph"))
+    texts = [*index.names.values(), (HPO_FIXTURE / "hp.obo").read_text(encoding="utf-8")]
+    vocabulary = sorted({w for text in texts for w in words(text)})
+    assert len(vocabulary) > 1000
+    assert type(snowballstemmer.stemmer("english")).__module__ == "Stemmer"  # the C one is in use
+    assert snowballstemmer.stemmer("english").stemWords(vocabulary) == EnglishStemmer().stemWords(vocabulary)

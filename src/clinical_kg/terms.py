@@ -118,7 +118,10 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 @cache
 def _stemmer() -> snowballstemmer.stemmer:
-    import snowballstemmer  # 30 ms: only when a value is not a name as written
+    import snowballstemmer  # only when a value is not a name as written
+
+    # With PyStemmer installed (a dependency) this is its C stemmer: the same stems, 25 times faster
+    # than snowballstemmer's Python one, whose import also loads the stemmers of 30 languages.
 
     return snowballstemmer.stemmer("english")
 
