@@ -46,7 +46,13 @@ CASES = {
     "query csv": ([*HEADLINE, "--format", "csv"], ("pyoxigraph",), ("rdflib", "rich", "networkx", *QUERYING, *WRITING)),
     "query table": ([*HEADLINE], ("pyoxigraph", "rich"), ("rdflib", *OTHER_COMMANDS, *QUERYING, *WRITING)),
     "query json": ([*HEADLINE, "--format", "json"], ("pyoxigraph",), ("rdflib", "rich", *QUERYING)),
-    "lookup": (["lookup", "sciatica"], ("pyoxigraph",), ("rich", "yaml", *QUERYING)),
+    # the label index holds IRIs as text: a search, or a value in other words, needs no rdflib
+    "lookup": (["lookup", "sciatica"], ("pyoxigraph", "Stemmer"), ("rdflib", "rich", "yaml", *QUERYING, *WRITING)),
+    "query loose value": (
+        [*HEADLINE[:3], "symptom=numb leg"],
+        ("pyoxigraph", "rich", "Stemmer"),
+        ("rdflib", *OTHER_COMMANDS, *QUERYING, *WRITING),
+    ),
     "stats": (["stats"], ("networkx",), ("rich", "yaml", *QUERYING)),
     "path": (["path", "poor posture", "leg pain"], ("networkx",), ("matplotlib", "rich", "yaml", *QUERYING)),
     "differential": (["differential", "numbness"], ("networkx",), ("matplotlib", "rich", "yaml", *QUERYING)),

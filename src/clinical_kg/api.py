@@ -215,14 +215,17 @@ class ClinicalKG:
         return Result.of(self.kg.query(text, prefixes=prefix_map()))
 
     def lookup(self, text: str, limit: int = 10) -> list[Match]:
-        """Entities whose label, synonym, code or IRI matches ``text``, best first."""
-        return self.index.lookup(text, limit=limit)
+        """Entities whose label, synonym, code or IRI matches ``text``, best first (each ``iri`` an
+        rdflib ``URIRef``)."""
+        from dataclasses import replace
+
+        from rdflib import URIRef
+
+        return [replace(match, iri=URIRef(match.iri)) for match in self.index.lookup(text, limit=limit)]
 
     def label(self, term: URIRef | str) -> str:
         """The preferred label of an entity ('' if it has none)."""
-        from rdflib import URIRef
-
-        return self.index.label.get(URIRef(str(term)), "")
+        return self.index.label.get(str(term), "")
 
     def validate(self, *paths: str | Path, sources_dir: str | Path | None = None, verbose: bool = False) -> Validation:
         """Check candidate files against the curated data, or, with no ``paths``, the whole graph.

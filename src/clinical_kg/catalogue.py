@@ -276,10 +276,8 @@ def bind_parameters(
 def _other_questions(exc: TermTypeError, index: TermIndex) -> str | None:
     """ "back pain is a condition: try `ckg query causes-of-condition ...`": the catalogue questions
     whose parameter takes the kind of entity the value named (their ``-chains`` forms left out)."""
-    from rdflib import URIRef  # an error's path: the index (rdflib's terms) is built already
-
-    entity = exc.entity
-    if not isinstance(entity, URIRef):
+    entity = exc.entity  # its IRI as text (clinical_kg.terms): the index is built already
+    if not isinstance(entity, str):
         return None
     label, kind = index.describe(entity)
     fitting = [
@@ -287,7 +285,7 @@ def _other_questions(exc: TermTypeError, index: TermIndex) -> str | None:
         for query in load_catalogue().values()
         if not query.name.endswith("-chains")
         for parameter in query.parameters
-        if parameter.type == "term" and URIRef(str(_expand(parameter.prefer_class))) in index.classes[entity]
+        if parameter.type == "term" and _expand(parameter.prefer_class) in index.classes[entity]
     ]
     if not fitting:
         return None

@@ -140,16 +140,25 @@ def stems(text: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Match:
-    """One entity found for a text: its IRI, preferred label, class and the name that matched."""
+    """One entity found for a text: its IRI, preferred label, class and the name that matched.
 
-    iri: URIRef
+    ``iri`` is the IRI as text from :meth:`TermIndex.lookup`, an rdflib ``URIRef`` (a ``str``
+    too) from the Python API (:meth:`clinical_kg.api.KnowledgeGraph.lookup`).
+    """
+
+    iri: str
     label: str
     type: str
     matched: str
     how: str
 
 
-def _closure(cls: URIRef, supers: dict[URIRef, set[URIRef]]) -> set[URIRef]:
+def _compact_iri(iri: str) -> str:
+    """An IRI given as text for people: its CURIE, or the IRI in angle brackets."""
+    return compact(ox.NamedNode(iri))
+
+
+def _closure(cls: str, supers: dict[str, set[str]]) -> set[str]:
     """The class and every class above it (``rdfs:subClassOf*``)."""
     found, todo = {cls}, [cls]
     while todo:
@@ -164,7 +173,8 @@ class TermIndex:
     """Labels, synonyms and codes of every entity, for resolving parameter values.
 
     The index is built on first use: a value that is exactly an entity's label or synonym is
-    resolved with one indexed lookup instead (the index reads every label of the graph).
+    resolved with one indexed lookup instead (the index reads every label of the graph). It
+    holds IRIs as text (pyoxigraph's values), so neither it nor ``ckg lookup`` loads rdflib.
     """
 
     _INDEXED = frozenset({"by_key", "by_loose_key", "by_stems", "names", "label", "types", "classes", "class_labels"})
@@ -179,51 +189,52 @@ class TermIndex:
         return getattr(self, name)
 
     def _build(self) -> None:
-        from rdflib import URIRef
-
         kg = self.kg
-        self.by_key: dict[str, set[URIRef]] = defaultdict(set)
-        self.by_loose_key: dict[str, set[URIRef]] = defaultdict(set)
+        self.by_key: dict[str, set[str]] = defaultdict(set)  # normalised name -> IRIs
+        self.by_loose_key: dict[str, set[str]] = defaultdict(set)
         self.by_stems: dict[str, frozenset[str]] = {}  # normalised label or synonym (not code) -> its stems
         self.names: dict[str, str] = {}  # normalised name -> name as written
-        self.label: dict[URIRef, str] = {}
-        self.types: dict[URIRef, set[str]] = defaultdict(set)
-        self.classes: dict[URIRef, set[URIRef]] = defaultdict(set)
-        self.class_labels: dict[URIRef, str] = {
-            cls: str(label) for cls, label in kg.query_trusted(_CLASS_LABELS_QUERY).rows if label.language == "en"
+        self.label: dict[str, str] = {}  # IRI -> preferred label
+        self.types: dict[str, set[str]] = defaultdict(set)  # IRI -> labels of its vocabulary classes
+        self.classes: dict[str, set[str]] = defaultdict(set)  # IRI -> its classes and those above them
+        self.class_labels: dict[str, str] = {
+            cls.value: label.value
+            for cls, label in kg.query_trusted(_CLASS_LABELS_QUERY).terms
+            if isinstance(label, ox.Literal) and label.language == "en"
         }
-        direct_classes: dict[URIRef, set[URIRef]] = defaultdict(set)
-        for entity, direct in kg.query_trusted(_TYPES_QUERY).rows:
-            direct_classes[entity].add(direct)
-        supers: dict[URIRef, set[URIRef]] = defaultdict(set)
-        for cls, sup in kg.query_trusted(_SUBCLASS_QUERY).rows:
-            supers[cls].add(sup)
+        direct_classes: dict[str, set[str]] = defaultdict(set)
+        for entity, direct in kg.query_trusted(_TYPES_QUERY).terms:
+            direct_classes[entity.value].add(direct.value)
+        supers: dict[str, set[str]] = defaultdict(set)
+        for cls, sup in kg.query_trusted(_SUBCLASS_QUERY).terms:
+            supers[cls.value].add(sup.value)
         vocabulary = prefix_map()["ckg"]
-        for entity, kind, text in kg.query_trusted(_NAMES_QUERY).rows:
-            if entity not in direct_classes:
-                continue  # untyped nodes are not entities
+        for node, kind_term, text in kg.query_trusted(_NAMES_QUERY).terms:
+            if not isinstance(node, ox.NamedNode) or node.value not in direct_classes:
+                continue  # untyped nodes are not entities, nor are blank nodes
+            entity, kind, name = node.value, kind_term.value, text.value
             if entity not in self.classes:
                 for direct in direct_classes[entity]:
                     self.classes[entity] |= _closure(direct, supers)
-                    if direct in self.class_labels and str(direct).startswith(vocabulary):
+                    if direct in self.class_labels and direct.startswith(vocabulary):
                         self.types[entity].add(self.class_labels[direct])
-                if not self.types[entity] and URIRef(_SKOS_CONCEPT) in direct_classes[entity]:
+                if not self.types[entity] and _SKOS_CONCEPT in direct_classes[entity]:
                     self.types[entity].add("concept")  # an imported term outside the vocabulary's classes
-            name = str(text)
-            if str(kind) == "label":
+            if kind == "label":
                 self.label[entity] = name
-            elif str(kind) in _XREF_PREFIXES:
-                name = _XREF_PREFIXES[str(kind)] + name
+            elif kind in _XREF_PREFIXES:
+                name = _XREF_PREFIXES[kind] + name
             key = normalise(name)
-            if str(kind) in ("label", "synonym") and key not in self.by_stems:
+            if kind in ("label", "synonym") and key not in self.by_stems:
                 self.by_stems[key] = stems(name)
             self.by_key[key].add(entity)
             self.by_loose_key[loose_key(name)].add(entity)
             self.names.setdefault(key, name)
 
-    def describe(self, iri: URIRef) -> tuple[str, str]:
-        """(preferred label, type) of an entity, for messages and lookup output."""
-        return self.label.get(iri, compact(iri)), ", ".join(sorted(self.types.get(iri, ()))) or "?"
+    def describe(self, iri: str) -> tuple[str, str]:
+        """(preferred label, type) of an entity (its IRI, as text or a term), for messages and lookup output."""
+        iri = str(iri)
+        return self.label.get(iri) or _compact_iri(iri), ", ".join(sorted(self.types.get(iri, ()))) or "?"
 
     def lookup(self, text: str, limit: int = 10) -> list[Match]:
         """Entities whose label, synonym or code is ``text``, or whose label or synonym holds its words.
@@ -238,7 +249,7 @@ class TermIndex:
         identifier of a merged entity brings the one that replaced it.
         """
         key = normalise(text)
-        found: dict[URIRef, Match] = {}
+        found: dict[str, Match] = {}
 
         def add(keys: list[str], how: str) -> None:
             for k in keys:
@@ -250,18 +261,19 @@ class TermIndex:
         iri = self._iri(text)
         if iri is not None:
             label, kind = self.describe(iri)
-            found[iri] = Match(iri, label, kind, compact(iri), "identifier")
+            found[iri] = Match(iri, label, kind, _compact_iri(iri), "identifier")
         retired = self._retired(text)
         if retired is not None:
             old, iri = retired
             label, kind = self.describe(iri)
-            found[iri] = Match(iri, label, kind, compact(old), "retired identifier, replaced by this")
+            found[iri] = Match(iri, label, kind, _compact_iri(old), "retired identifier, replaced by this")
         add([key] if key in self.by_key else [], "exact")
         exact = [m.iri for m in found.values()]
         if exact:
             # A term split into narrower ones (radiating leg pain) shows them with it.
             terms = " ".join(str(ox.NamedNode(e)) for e in exact)
-            rows = self.kg.query_trusted(_NARROWER_QUERY.replace("$TERMS", terms)).rows
+            answer = self.kg.query_trusted(_NARROWER_QUERY.replace("$TERMS", terms))
+            rows = [(broader.value, narrower.value) for broader, narrower in answer.terms]
             for broader, narrower in sorted(rows, key=lambda row: (self.describe(row[1])[0].casefold(), row[1])):
                 if narrower not in found and narrower in self.classes:
                     label, kind = self.describe(narrower)
@@ -276,21 +288,21 @@ class TermIndex:
             add([k for k in alike if self.by_stems[k] & wanted], "similar")
         return list(found.values())[:limit]
 
-    def _iri(self, text: str) -> URIRef | None:
-        from rdflib import URIRef
-
+    def _iri(self, text: str) -> str | None:
+        """The entity an IRI or a CURIE of the project's prefixes names, if the graph types it."""
         value = text.strip()
         if value.startswith("<") and value.endswith(">"):
             value = value[1:-1]
         if value.startswith(("http://", "https://")):
-            iri = URIRef(value)
+            iri = value
         elif (curie := _CURIE.match(value)) and curie.group(1) in prefix_map():
-            iri = URIRef(prefix_map()[curie.group(1)] + curie.group(2))
+            iri = prefix_map()[curie.group(1)] + curie.group(2)
         else:
             return None
         if any(c in iri for c in '<>"{}|^`\\ '):
             return None  # not an IRI; and never pasted into a query
-        return iri if self.kg.query_trusted(_TYPED_QUERY.replace("$ENTITY", iri.n3()), "ASK").boolean else None
+        typed = self.kg.query_trusted(_TYPED_QUERY.replace("$ENTITY", str(ox.NamedNode(iri))), "ASK")
+        return iri if typed.boolean else None
 
     def same_as(self, entities: list[URIRef]) -> list[URIRef]:
         """``entities`` and every entity of the graph that is the same as one of them (``skos:exactMatch``
@@ -318,7 +330,7 @@ class TermIndex:
         fits = fits.replace("$CLASS", str(ox.NamedNode(str(expected))))
         return bool(self.kg.query_trusted(fits, "ASK").boolean)
 
-    def _retired(self, text: str) -> tuple[URIRef, URIRef] | None:
+    def _retired(self, text: str) -> tuple[str, str] | None:
         """(retired IRI, its replacement) when ``text`` is the IRI or CURIE of an entity that was
         merged into another (``owl:deprecated``, ``dcterms:isReplacedBy``), else None."""
         value = text.strip().removeprefix("<").removesuffix(">")
@@ -327,11 +339,8 @@ class TermIndex:
             value = prefix_map()[curie.group(1)] + curie.group(2)
         if not value.startswith(prefix_map()["ckgid"]) or any(c in value for c in '<>"{}|^`\\ '):
             return None
-        from rdflib import URIRef
-
-        old = URIRef(value)
-        rows = self.kg.query_trusted(_REPLACEMENT_QUERY.replace("$ENTITY", old.n3())).rows
-        return (old, rows[0][0]) if rows else None
+        rows = self.kg.query_trusted(_REPLACEMENT_QUERY.replace("$ENTITY", str(ox.NamedNode(value)))).terms
+        return (value, rows[0][0].value) if rows else None
 
     def resolve(self, text: str, parameter: str = "value", expected: URIRef | None = None) -> URIRef:
         """The one entity that ``text`` names, or a clear error with the closest labels.
@@ -351,12 +360,9 @@ class TermIndex:
         exact = self._exact(text, expected)
         if exact is not None:
             return exact
-        return str(self._resolve_loosely(text, parameter, expected))
+        return self._resolve_loosely(text, parameter, expected)
 
-    def _resolve_loosely(self, text: str, parameter: str, expected_iri: str | None) -> URIRef:
-        from rdflib import URIRef
-
-        expected = None if expected_iri is None else URIRef(expected_iri)
+    def _resolve_loosely(self, text: str, parameter: str, expected: str | None) -> str:
         iri = self._iri(text)
         if iri is None and (retired := self._retired(text)) is not None:
             iri = retired[1]
@@ -371,17 +377,17 @@ class TermIndex:
             if not fitting:
                 self._wrong_type(text, parameter, candidates[0], expected)
             candidates = fitting
-        if len(candidates) > 1 and set(candidates) <= set(self.same_as([candidates[0]])):
+        if len(candidates) > 1 and set(candidates) <= set(self.same_as_iris([candidates[0]])):
             # one term under several IRIs (a curated entity and its exact match): the curated one
-            curated = [c for c in candidates if str(c).startswith(prefix_map()["ckgid"])]
+            curated = [c for c in candidates if c.startswith(prefix_map()["ckgid"])]
             candidates = curated[:1] or candidates[:1]
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
-            listing = "; ".join(f"{compact(c)} ({self.describe(c)[0]}, {self.describe(c)[1]})" for c in candidates)
+            listing = "; ".join(f"{_compact_iri(c)} ({self.describe(c)[0]}, {self.describe(c)[1]})" for c in candidates)
             raise AmbiguousTermError(
                 f"{parameter}={text!r} names several entities: {listing}",
-                hint="give the CURIE of the one you mean, e.g. " + compact(candidates[0]),
+                hint="give the CURIE of the one you mean, e.g. " + _compact_iri(candidates[0]),
             )
         close = [m.label for m in self.lookup(text, limit=5) if m.how != "identifier"]
         hint = (
@@ -405,9 +411,9 @@ class TermIndex:
             found = [entity for entity in found if entity.startswith(prefix_map()["ckgid"])]
         return found[0] if len(found) == 1 else None
 
-    def _wrong_type(self, text: str, parameter: str, found: URIRef, expected: URIRef) -> None:
+    def _wrong_type(self, text: str, parameter: str, found: str, expected: str) -> None:
         label, kind = self.describe(found)
-        wanted = self.class_labels.get(expected, compact(expected))
+        wanted = self.class_labels.get(expected, _compact_iri(expected))
         similar = [m.label for m in self.lookup(text, limit=20) if expected in self.classes[m.iri]][:5]
         hint = (
             f"{wanted} entities with a similar name: {', '.join(similar)}"
@@ -415,7 +421,7 @@ class TermIndex:
             else (f"`ckg lookup` lists entities with their type; {parameter} needs a {wanted}")
         )
         raise TermTypeError(
-            f"{parameter}={text!r} names {compact(found)} ({label}), a {kind}, not a {wanted}",
+            f"{parameter}={text!r} names {_compact_iri(found)} ({label}), a {kind}, not a {wanted}",
             hint=hint,
             entity=found,
             similar=bool(similar),

@@ -245,8 +245,8 @@ def severity_summary(severities: Iterable[str]) -> str:
 SHOWN_PER_RULE = 3  # warnings and infos of one rule listed by default; the rest are counted
 
 
-def format_report(report: Report, labels: dict[Node, str], verbose: bool = False) -> str:
-    """A readable report grouped by shape, with the labels of the focus nodes.
+def format_report(report: Report, labels: dict[str, str], verbose: bool = False) -> str:
+    """A readable report grouped by shape, with the labels of the focus nodes (``labels``: by IRI, as text).
 
     Every violation is listed; of the warnings and infos of one rule, the first few and how
     many more there are, unless ``verbose``.
@@ -263,7 +263,7 @@ def format_report(report: Report, labels: dict[Node, str], verbose: bool = False
         lines.append(f"  {problems[0].message}")
         shown = problems if verbose or severity == "Violation" else problems[:SHOWN_PER_RULE]
         for p in shown:
-            label = labels.get(p.focus)
+            label = labels.get(str(p.focus))  # labels by IRI, as text
             focus = f"{compact(p.focus)}" + (f' "{label}"' if label else "")
             detail = f" {compact(p.path)}" if p.path is not None else ""
             detail += f" = {compact(p.value)}" if p.value is not None else ""

@@ -170,14 +170,12 @@ def lookup_command(text: str, limit: int) -> None:
       ckg lookup "back spasm"
       ckg lookup HP:0011868
     """
-    from clinical_kg.results import compact
-
-    matches = open_api().lookup(text, limit=limit)
+    matches = open_api().index.lookup(text, limit=limit)  # IRIs as text: rdflib is not loaded
     if not matches:
         raise InputError(f"nothing in the graph is called {text!r}", hint="try a shorter or more common word")
     for m in matches:
         via = "" if m.matched == m.label else f'  (matched "{m.matched}", {m.how})'
-        click.echo(f"{compact(m.iri)}\t{m.label}\t{m.type}{via}")
+        click.echo(f"{compact_iri(m.iri)}\t{m.label}\t{m.type}{via}")
 
 
 @main.command("stats", context_settings=CONTEXT)
@@ -191,9 +189,6 @@ def stats_command(as_json: bool) -> None:
     Example:
       ckg stats
     """
-    from rdflib import URIRef
-
-    from clinical_kg.results import compact
 
     kg = open_api()
     figures = kg.stats()
@@ -215,14 +210,14 @@ def stats_command(as_json: bool) -> None:
                f"{network['weakly_connected_components']} weakly connected components")  # fmt: skip
     click.echo("most connected:")
     for hub in network["hubs"]:
-        iri = URIRef(hub["entity"])
-        click.echo(f"  {compact(iri):40} {labels.get(iri, ''):40} {hub['degree']}")
+        iri = hub["entity"]
+        click.echo(f"  {compact_iri(iri):40} {labels.get(iri, ''):40} {hub['degree']}")
 
 
 def compact_iri(value: str) -> str:
     """A CURIE for an IRI given as a string."""
-    from rdflib import URIRef
+    import pyoxigraph as ox
 
     from clinical_kg.results import compact
 
-    return compact(URIRef(value))
+    return compact(ox.NamedNode(value))
