@@ -23,6 +23,7 @@ parser and Turtle writer, the rest splitting, sorting and joining the lines (doc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -83,22 +84,27 @@ def _holds_blank(line: bytes) -> bool:
     return last.startswith(b"_:") and b'"' not in last
 
 
+# ``re`` finds a two-byte needle three times faster than ``bytes.find`` (which skips on the
+# frequent ":"): 0.05 against 0.15 s in a 170 MB dump
+_BLANK_LABEL = re.compile(rb"_:")
+
+
 def _take_blank_lines(data: bytes, blank: list[bytes]) -> bytes:
     """``data`` (lines written by Oxigraph) without the lines that hold a blank node, which are
-    added to ``blank``. Found with ``bytes.find``: most graphs hold few blank nodes."""
-    if b"_:" not in data:
+    added to ``blank``. Found by searching for ``_:``: most graphs hold few blank nodes."""
+    found = _BLANK_LABEL.search(data)
+    if found is None:
         return data
     kept = []
     start = 0  # the first byte not yet kept or taken
-    found = data.find(b"_:")
-    while found != -1:
-        begin = data.rfind(b"\n", 0, found) + 1
-        end = data.index(b"\n", found) + 1  # every line ends with a line feed
+    while found is not None:
+        begin = data.rfind(b"\n", 0, found.start()) + 1
+        end = data.index(b"\n", found.start()) + 1  # every line ends with a line feed
         if _holds_blank(data[begin:end]):
             kept.append(data[start:begin])
             blank.append(data[begin:end])
             start = end
-        found = data.find(b"_:", end)
+        found = _BLANK_LABEL.search(data, end)
     kept.append(data[start:])
     return b"".join(kept)
 
@@ -109,16 +115,19 @@ def _union_lines(store: ox.Store, blank: list[bytes]) -> list[bytes]:
 
     Each graph is dumped on its own: three times faster than a ``CONSTRUCT`` over the union at
     a million statements. A triple can be in several graphs: the largest graph's lines are each
-    there once, so only the others' need to be looked for in a set.
+    there once, and another graph's line is added if its triple is not in the largest graph
+    (asked of the store: a set of the largest graph's lines would hash every one of them).
     """
-    dumps = [store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())]
-    dumps += [store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name) for name in store.named_graphs()]
-    dumps.sort(key=len)
-    lines = _take_blank_lines(dumps.pop(), blank).splitlines(keepends=True)
-    others = {line for data in dumps for line in _take_blank_lines(data, blank).splitlines(keepends=True)}
-    if others:
-        others.difference_update(lines)
-        lines += others
+    graphs = [ox.DefaultGraph(), *store.named_graphs()]
+    dumps = [(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph), graph) for graph in graphs]
+    dumps.sort(key=lambda dump: len(dump[0]))
+    data, largest = dumps.pop()
+    lines = _take_blank_lines(data, blank).splitlines(keepends=True)
+    others = list({line for data, _ in dumps for line in _take_blank_lines(data, blank).splitlines(keepends=True)})
+    # the lines hold no blank node, so the parser's triples are the store's
+    triples = ox.parse(b"".join(others), format=ox.RdfFormat.N_TRIPLES, lenient=True)
+    in_largest = (ox.Quad(t.subject, t.predicate, t.object, largest) in store for t in triples)
+    lines += [line for line, found in zip(others, in_largest, strict=True) if not found]
     return lines
 
 
