@@ -27,11 +27,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from rdflib import RDF, SH, SKOS, Graph, Literal, URIRef
+from rdflib.compare import isomorphic
 
 from clinical_kg import resources
 from clinical_kg.canonical import assertion_iri, mint_assertion_iris
 from clinical_kg.cli import main
-from clinical_kg.curation import CHANGELOG, load_data
+from clinical_kg.curation import CHANGELOG, load_data, load_data_graph
+from clinical_kg.curation.checks import parse_data_file
 from clinical_kg.ingest import read_candidate
 from clinical_kg.namespaces import prefix_map
 from clinical_kg.results import compact
@@ -249,6 +251,28 @@ def test_unreadable_candidate_exits_2_with_its_position(tmp_path: Path) -> None:
     assert result.stderr.startswith("checking data/ in ")  # the data folder checked against, then the error
     assert re.match(rf"error: {re.escape(str(path))}:3:\d+: ", result.stderr.split("\n", 1)[1]), result.stderr
     assert "Traceback" not in result.output
+
+
+def test_curated_files_are_read_as_rdflib_reads_them() -> None:
+    """The candidate checks read the data with Oxigraph's parser: the same triples as rdflib's, file by file."""
+    files = sorted(DATA.glob("*.ttl"))
+    assert len(files) >= 10
+    for path in files:
+        ours, theirs = parse_data_file(path), Graph().parse(path, format="turtle")
+        assert len(ours) == len(theirs) > 0 and isomorphic(ours, theirs), path.name
+    union = load_data_graph(DATA)
+    assert len(union) == sum(len(graph) for graph in load_data(DATA).values())
+
+
+def test_a_broken_data_file_is_named_with_its_position(tmp_path: Path) -> None:
+    data = Path(shutil.copytree(DATA, tmp_path / "data"))
+    lines = (data / "symptoms.ttl").read_text(encoding="utf-8").count("\n")
+    with (data / "symptoms.ttl").open("a", encoding="utf-8") as handle:
+        handle.write("\nckgid:broken ckg:oops .\n")
+    result = ckg("validate", MAIN_GOOD, "--data-dir", data, "--sources-dir", SOURCES)
+    assert result.exit_code == 2, result.output
+    error = f"error: {data / 'symptoms.ttl'}:{lines + 2}:23: the curated data file does not parse: "
+    assert error in result.stderr and "Traceback" not in result.output, result.stderr
 
 
 def test_json_report_has_the_documented_keys() -> None:

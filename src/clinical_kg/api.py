@@ -250,9 +250,7 @@ class ClinicalKG:
         return Validation(report.conforms, findings, format_report(report, self.index.label, verbose=verbose), [report])
 
     def _validate_candidates(self, paths: list[Path], sources_dir: str | Path | None) -> Validation:
-        from rdflib import Graph
-
-        from clinical_kg.curation import format_candidate_report, load_data, validate_candidate
+        from clinical_kg.curation import format_candidate_report, load_data_graph, validate_candidate
         from clinical_kg.ingest import read_candidate
 
         candidates = [(path, read_candidate(path)) for path in paths]  # every file parses before any is checked
@@ -261,10 +259,7 @@ class ClinicalKG:
 
             pulled = [candidate_data(self.kg, candidate) for _path, candidate in candidates]
         else:
-            data = Graph()
-            for graph in load_data(self.data_dir).values():
-                data += graph
-            pulled = [self._with_imports(data)] * len(candidates)
+            pulled = [self._with_imports(load_data_graph(self.data_dir))] * len(candidates)
         folder = Path(sources_dir) if sources_dir is not None else None
         reports = [
             validate_candidate(candidate, data, file=str(path), sources_dir=folder, data_dir=self.data_dir)
