@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -27,7 +28,7 @@ from clinical_kg.imports import SourceReport
 from clinical_kg.imports.hpo import import_hpo, packaged_files, read_ontology
 from clinical_kg.imports.hpoa import RowError, _Mapper
 from clinical_kg.namespaces import prefix_map
-from clinical_kg.store import default_graph_size, from_oxigraph, imported_graph_names, load_store
+from clinical_kg.store import _read_ahead, default_graph_size, from_oxigraph, imported_graph_names, load_store
 from clinical_kg.validation import validate_graph
 from tests.conftest import ROOT, SOURCES
 
@@ -255,6 +256,23 @@ def test_a_failing_import_leaves_the_store_as_it_was(imported, tmp_path: Path) -
         import_hpo(copy, annotations=True, obo=OBO, hpoa=broken)
     assert quads(copy) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".kg.lock", "kg", "phenotype.hpoa"]
+
+
+def test_batches_are_written_ahead_in_order_and_a_writer_error_comes_with_its_batch() -> None:
+    writers: list[str] = []
+
+    def batches():
+        for batch in (b"first", b"second"):
+            writers.append(threading.current_thread().name)
+            yield batch
+        raise InputError("phenotype.hpoa:41:3: not UTF-8")
+
+    ahead = _read_ahead(batches())
+    assert next(ahead) == b"first"
+    assert next(ahead) == b"second"
+    with pytest.raises(InputError, match=r"phenotype\.hpoa:41:3: not UTF-8"):
+        next(ahead)
+    assert writers and all(name.startswith("ckg-batches") for name in writers)  # not the loading thread
 
 
 @pytest.mark.parametrize(
