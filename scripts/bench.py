@@ -145,6 +145,8 @@ def candidate_graph(kg: Any) -> Any:
     source = kg.query("SELECT ?src WHERE { ?r ckg:source ?src } LIMIT 1", {"ckg": str(CKG)}).rows[0][0]
     first_conditions = "SELECT ?c WHERE { ?c a ckg:Condition } ORDER BY ?c LIMIT 11"
     conditions = [r[0] for r in kg.query(first_conditions, {"ckg": str(CKG)}).rows]
+    label = f"SELECT ?l WHERE {{ {conditions[1].n3()} <{SKOS.prefLabel}> ?l }} LIMIT 1"  # an IRI the store gave
+    second = kg.query(label).rows[0][0]
     graph = Graph()
     new = URIRef("https://w3id.org/clinical-kg/id/benchmark-candidate-symptom")
     graph.add((new, RDF.type, CKG.Symptom))
@@ -155,7 +157,8 @@ def candidate_graph(kg: Any) -> Any:
         predicate, obj = (CKG.hasSymptom, new) if i < 11 else (CKG.riskFactorFor, conditions[1])
         record = URIRef(f"https://w3id.org/clinical-kg/assertion/benchmark{i:08x}")
         graph.add((condition, predicate, obj))
-        quote, hedge = Literal(f"Benchmark statement {i}."), Literal("may")
+        named = "benchmark candidate symptom" if i < 11 else second  # a quote names a term of its statement
+        quote, hedge = Literal(f"Benchmark statement {i}: this may bring on {named}."), Literal("may")
         statement = ((RDF.type, CKG.Assertion), (RDF.subject, condition), (RDF.predicate, predicate), (RDF.object, obj))
         for p, o in (*statement, (CKG.source, source), (CKG.evidenceQuote, quote), (CKG.hedge, hedge)):
             graph.add((record, p, o))
