@@ -1,7 +1,7 @@
 """Benchmark the stores on synthetic clinical-shaped graphs: load, catalogue, validation, export; and the CLI.
 
 Usage: python scripts/bench.py [--sizes 10k,100k,1M] [--json PATH] [--seed S] [--stores oxigraph,memory]
-                               [--cli-runs N] [--before SRC]
+                               [--cli-runs N] [--before SRC] [--skip OPERATIONS]
 
 For each size, a graph from scripts/generate_synthetic.py (with the vocabulary) is timed on
 each store, each store in its own process so that its peak memory is its own:
@@ -14,6 +14,9 @@ each store, each store in its own process so that its peak memory is its own:
 - ``query:NAME``: each catalogue query through ``run_query`` (term resolution from the label
   included), with parameters at a hub term (the most connected entity of the parameter's class,
   such as "synthetic pain") and at a leaf term (one with a single statement); median of repeated runs.
+  On ``oxigraph``, the ``raw`` column beside it is the floor: the same final query text (the
+  values bound as ``run_query`` binds them) run by pyoxigraph's ``Store.query`` alone, every
+  row's terms taken out as Python objects; ``oxigraph/raw`` is the ratio.
 - ``validate:full``: SHACL validation of the whole graph, as ``ckg validate`` runs it;
   ``validate:incremental``: a 100-triple candidate checked with
   ``clinical_kg.curation.validate_candidate`` (its neighbourhood only).
@@ -58,6 +61,7 @@ from generate_synthetic import generate, parse_size  # noqa: E402
 
 QUERY_BUDGET_S = 20.0  # repeat a query up to 7 times, while the runs stay within this budget
 TIME_LIMIT_S = 120.0  # one run of a query, a validation or an export; beyond it, recorded as timed out
+SKIP: tuple[str, ...] = ()  # operations not timed (--skip): names or their beginnings, such as validate:disk
 
 
 def peak_rss_mb() -> float:
@@ -165,6 +169,13 @@ def candidate_graph(kg: Any) -> Any:
     return graph
 
 
+def raw_rows(result: Any) -> list[tuple[Any, ...]] | bool:
+    """Every row of a pyoxigraph query result, each term taken out as a Python object."""
+    if isinstance(result, bool):  # ASK
+        return result
+    return [tuple(row) for row in result]
+
+
 def worker(store: str, size: int, path: Path, out: Path) -> None:
     """Time every operation on one store; write the records to ``out`` as JSON."""
     with tempfile.TemporaryDirectory(prefix="ckg-bench-") as folder:  # the on-disk store, the exports
@@ -175,7 +186,7 @@ def _time_operations(store: str, size: int, path: Path, out: Path, folder: Path)
     from rdflib import Graph
 
     from clinical_kg import resources
-    from clinical_kg.catalogue import run_query
+    from clinical_kg.catalogue import bind_parameters, get_query, run_query
     from clinical_kg.curation import validate_candidate
     from clinical_kg.export.rdf import export_ntriples, export_turtle
     from clinical_kg.store import load_store, open_graph, open_store
@@ -184,19 +195,22 @@ def _time_operations(store: str, size: int, path: Path, out: Path, folder: Path)
 
     records: list[dict[str, Any]] = []
 
-    def record(operation: str, seconds: float, rows: int | None = None, at: str = "all", runs: int = 1) -> None:
-        entry = {"size": size, "operation": operation, "store": store, "median_s": round(seconds, 6),
+    def record(operation: str, seconds: float, rows: int | None = None, at: str = "all", runs: int = 1,
+               engine: str = store) -> None:  # fmt: skip
+        entry = {"size": size, "operation": operation, "store": engine, "median_s": round(seconds, 6),
                  "rows": rows, "peak_rss_mb": round(peak_rss_mb(), 1), "at": at, "runs": runs}  # fmt: skip
         if runs == 0:
             entry["timed_out"] = True  # median_s is the time limit: a lower bound
         records.append(entry)
-        print(f"  {store:8} {operation:42} {at:4} {seconds:10.4f} s  rows={rows}", file=sys.stderr, flush=True)
+        print(f"  {engine:8} {operation:42} {at:4} {seconds:10.4f} s  rows={rows}", file=sys.stderr, flush=True)
 
-    def attempt(operation: str, run: Callable[[], Any], budget: float, at: str = "all") -> Any:
+    def attempt(operation: str, run: Callable[[], Any], budget: float, at: str = "all", engine: str = store) -> Any:
+        if operation.startswith(SKIP):
+            return None
         try:
             seconds, result, runs = timed(run, budget=budget)
         except TimeLimitError:
-            record(operation, TIME_LIMIT_S, None, at, runs=0)
+            record(operation, TIME_LIMIT_S, None, at, runs=0, engine=engine)
             return None
         rows = None
         if hasattr(result, "rows"):
@@ -205,7 +219,9 @@ def _time_operations(store: str, size: int, path: Path, out: Path, folder: Path)
             rows = len(result.problems)
         elif hasattr(result, "findings"):
             rows = len(result.findings)
-        record(operation, seconds, rows, at, runs)
+        elif engine == "raw" and isinstance(result, list):
+            rows = len(result)
+        record(operation, seconds, rows, at, runs, engine=engine)
         return result
 
     files = [resources.vocabulary_file(), path]
@@ -226,6 +242,9 @@ def _time_operations(store: str, size: int, path: Path, out: Path, folder: Path)
     for name, at, values in query_cases(kg):
         attempt(f"query:{name}", lambda name=name, values=values: run_query(kg, name, values, index=index),
                 QUERY_BUDGET_S, at)  # fmt: skip
+        if store == "oxigraph":
+            text, _ = bind_parameters(get_query(name), values, index)
+            attempt(f"query:{name}", lambda text=text: raw_rows(kg.store.query(text)), QUERY_BUDGET_S, at, "raw")
 
     def full() -> Any:
         return validate_graph(kg.graph)  # as `ckg validate` does
@@ -250,12 +269,14 @@ def _time_operations(store: str, size: int, path: Path, out: Path, folder: Path)
 
 
 def table(records: list[dict[str, Any]], stores: list[str]) -> str:
-    """Markdown: one row per size and operation, seconds per store and the ratio."""
+    """Markdown: one row per size and operation, seconds per store (and raw pyoxigraph's) and the ratios."""
     by_key: dict[tuple[int, str, str], dict[str, dict[str, Any]]] = {}
     for r in records:
         by_key.setdefault((r["size"], r["operation"], r["at"]), {})[r["store"]] = r
+    if any(r["store"] == "raw" for r in records):
+        stores = [*stores, "raw"]
     head = "| triples | operation | at | " + " | ".join(f"{s} s" for s in stores)
-    head += " | memory/oxigraph | rows |\n|---:|---|---|" + "---:|" * len(stores) + "---:|---:|\n"
+    head += " | memory/oxigraph | oxigraph/raw | rows |\n|---:|---|---|" + "---:|" * len(stores) + "---:|---:|---:|\n"
     lines = []
     for (size, operation, at), cells in by_key.items():
         seconds = [cells[s]["median_s"] if s in cells else None for s in stores]
@@ -263,15 +284,22 @@ def table(records: list[dict[str, Any]], stores: list[str]) -> str:
         ratio = ""
         if "memory" in cells and "oxigraph" in cells and cells["oxigraph"]["median_s"] > 0:
             ratio = f"{over['memory']}{cells['memory']['median_s'] / cells['oxigraph']['median_s']:.1f}x"
+        over_raw = ""
+        if "raw" in cells and "oxigraph" in cells and cells["raw"]["median_s"] > 0:
+            over_raw = f"{over['oxigraph']}{cells['oxigraph']['median_s'] / cells['raw']['median_s']:.2f}x"
         rows = next((c["rows"] for c in cells.values() if c["rows"] is not None), "")
         shown = " | ".join(f"{over[n]}{s:.4f}" if s is not None else "" for n, s in zip(stores, seconds, strict=True))
-        lines.append(f"| {size:,} | {operation} | {at} | {shown} | {ratio} | {rows} |")
+        lines.append(f"| {size:,} | {operation} | {at} | {shown} | {ratio} | {over_raw} | {rows} |")
     peaks = {}
     for r in records:
         key = (r["size"], r["store"])
         peaks[key] = max(peaks.get(key, 0.0), r["peak_rss_mb"])
-    peak_lines = [f"| {size:,} | peak RSS (MB) | | " + " | ".join(f"{peaks.get((size, s), 0):.0f}" for s in stores)
-                  + " | | |" for size in sorted({k[0] for k in peaks})]  # fmt: skip
+
+    def peak(size: int, store: str) -> str:
+        return "" if store == "raw" else f"{peaks.get((size, store), 0):.0f}"  # raw runs in oxigraph's process
+
+    peak_lines = [f"| {size:,} | peak RSS (MB) | | " + " | ".join(peak(size, s) for s in stores)
+                  + " | | | |" for size in sorted({k[0] for k in peaks})]  # fmt: skip
     return head + "\n".join(lines + peak_lines) + "\n"
 
 
@@ -282,7 +310,7 @@ def machine() -> str:
 
 
 def main() -> None:
-    global TIME_LIMIT_S
+    global TIME_LIMIT_S, SKIP
     example = "Example: python scripts/bench.py --sizes 10k,100k --json bench.json"
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=example)
     parser.add_argument("--sizes", default="10k,100k,1M", help="graph sizes in triples (default 10k,100k,1M)")
@@ -292,9 +320,11 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT_S, help="seconds one run may take (default 120)")
     parser.add_argument("--cli-runs", type=int, default=7, help="timed runs of each CLI command (default 7; 0: none)")
     parser.add_argument("--before", type=Path, default=None, help="an older source tree to time the CLI of too")
+    parser.add_argument("--skip", default="", help="operations not to time, by name or beginning (validate,export:ttl)")
     parser.add_argument("--worker", nargs=4, metavar=("STORE", "SIZE", "NT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     TIME_LIMIT_S = args.time_limit
+    SKIP = tuple(name for name in args.skip.split(",") if name)
     if args.worker:
         store, size, path, out = args.worker
         worker(store, int(size), Path(path), Path(out))
@@ -315,6 +345,8 @@ def main() -> None:
                         __file__,
                         "--time-limit",
                         str(TIME_LIMIT_S),
+                        "--skip",
+                        args.skip,
                         "--worker",
                         store,
                         str(size),
