@@ -28,7 +28,8 @@ from clinical_kg.imports import SourceReport
 from clinical_kg.imports.hpo import import_hpo, packaged_files, read_ontology
 from clinical_kg.imports.hpoa import RowError, _Mapper
 from clinical_kg.namespaces import prefix_map
-from clinical_kg.store import _read_ahead, default_graph_size, from_oxigraph, imported_graph_names, load_store
+from clinical_kg.store import default_graph_size, from_oxigraph, imported_graph_names, load_store
+from clinical_kg.store.disk import _read_ahead
 from clinical_kg.validation import validate_graph
 from tests.conftest import ROOT, SOURCES
 

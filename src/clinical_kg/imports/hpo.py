@@ -353,7 +353,7 @@ def import_hpo(
         release = read_header(hpoa)
         hpoa_report = SourceReport(hpoa.name, str(hpoa), release, sha256_of(hpoa), ids["ckgds"] + f"hpoa-{release}")
         report.sources.append(hpoa_report)
-    if not stores._is_store(store_path):
+    if not stores.is_store(store_path):
         tell("building the store from the curated data", 0, 0)
         stores.load_store(store_path, stores.curated_files(data_dir))
     curated, earlier = _curated_links_and_earlier_imports(store_path)

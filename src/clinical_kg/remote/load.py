@@ -31,7 +31,7 @@ from clinical_kg.layout import declared_graph, stem_graph
 from clinical_kg.remote import DATASET, LOAD_GRAPH, UNION_GRAPH, SparqlKnowledgeGraph, read_parts
 from clinical_kg.remote.config import Endpoint
 from clinical_kg.remote.protocol import EndpointError
-from clinical_kg.store import _open_binary, rdf_format
+from clinical_kg.store import open_binary, rdf_format
 
 _DATE_TIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 Progress = Callable[[str, int], None]
@@ -52,7 +52,7 @@ def file_graphs(path: Path) -> dict[str, list[ox.Triple]]:
         fmt, gz = ox.RdfFormat.TURTLE, False
     name = stem_graph(path)
     graphs: dict[str, list[ox.Triple]] = defaultdict(list)
-    raw, stream = _open_binary(path, gz)
+    raw, stream = open_binary(path, gz)
     try:
         with raw, stream:
             for statement in ox.parse(stream, format=fmt):
