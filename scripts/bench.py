@@ -171,9 +171,17 @@ def candidate_graph(kg: Any) -> Any:
 
 def raw_rows(result: Any) -> list[tuple[Any, ...]] | bool:
     """Every row of a pyoxigraph query result, each term taken out as a Python object."""
-    if isinstance(result, bool):  # ASK
-        return result
+    import pyoxigraph as ox
+
+    if isinstance(result, ox.QueryBoolean):  # ASK
+        return bool(result)
     return [tuple(row) for row in result]
+
+
+def raw_query(kg: Any, text: str) -> list[tuple[Any, ...]] | bool:
+    """``text`` run by pyoxigraph alone on what ``run_query`` reads (the default graph and any
+    imported graphs), every row's terms taken out."""
+    return raw_rows(kg.store.query(text, use_default_graph_as_union=False, **kg.dataset()))
 
 
 def worker(store: str, size: int, path: Path, out: Path) -> None:
@@ -242,9 +250,9 @@ def _time_operations(store: str, size: int, path: Path, out: Path, folder: Path)
     for name, at, values in query_cases(kg):
         attempt(f"query:{name}", lambda name=name, values=values: run_query(kg, name, values, index=index),
                 QUERY_BUDGET_S, at)  # fmt: skip
-        if store == "oxigraph":
+        if store == "oxigraph" and not f"query:{name}".startswith(SKIP):
             text, _ = bind_parameters(get_query(name), values, index)
-            attempt(f"query:{name}", lambda text=text: raw_rows(kg.store.query(text)), QUERY_BUDGET_S, at, "raw")
+            attempt(f"query:{name}", lambda text=text: raw_query(kg, text), QUERY_BUDGET_S, at, "raw")
 
     def full() -> Any:
         return validate_graph(kg.graph)  # as `ckg validate` does
