@@ -134,6 +134,31 @@ def test_grouping_loses_no_row_and_never_makes_inferred_evidence_look_stated(kg,
     assert grouped.total == len(grouped.groups)
 
 
+def _terms(groups: list) -> list:
+    return [term for group in groups for row in (group.key, *group.listed, *group.evidence) for term in row
+            if term is not None]  # fmt: skip
+
+
+def test_groups_hold_the_engines_terms_and_the_python_api_reads_rdflib_terms(kg) -> None:
+    """The writers read the groups as the engine gave them (pyoxigraph's terms on the default engine:
+    no conversion, no rdflib); ``groups``, the Python API's, are the same groups in rdflib terms."""
+    import pyoxigraph as ox
+    from rdflib.term import Node
+
+    from clinical_kg.store import from_oxigraph
+
+    grouped = run_grouped(kg, "conditions-causing-symptom", HEADLINE)
+    native, api = _terms(grouped.native_groups), _terms(grouped.groups)
+    assert len(native) == len(api) > 0 and all(isinstance(term, Node) for term in api)
+    if kg.store_name == "oxigraph":
+        assert all(isinstance(term, ox.NamedNode | ox.Literal) for term in native)
+        assert [from_oxigraph(term) for term in native] == api
+    else:
+        assert native == api
+    assert [group.bases for group in grouped.native_groups] == [group.bases for group in grouped.groups]
+    assert [group.bases for group in grouped.groups] == [["stated"]] * 3
+
+
 def test_every_catalogue_query_has_a_grouping_over_its_returned_columns() -> None:
     catalogue = load_catalogue()
     assert set(GROUPINGS) == set(catalogue)

@@ -46,6 +46,8 @@ CASES = {
     "query csv": ([*HEADLINE, "--format", "csv"], ("pyoxigraph",), ("rdflib", "rich", "networkx", *QUERYING, *WRITING)),
     "query table": ([*HEADLINE], ("pyoxigraph", "rich"), ("rdflib", *OTHER_COMMANDS, *QUERYING, *WRITING)),
     "query json": ([*HEADLINE, "--format", "json"], ("pyoxigraph",), ("rdflib", "rich", *QUERYING)),
+    # grouped from pyoxigraph's terms too: rdflib terms are made only for the Python API's groups
+    "query group": ([*HEADLINE, "--group"], ("pyoxigraph", "rich"), ("rdflib", *OTHER_COMMANDS, *QUERYING, *WRITING)),
     # the label index holds IRIs as text: a search, or a value in other words, needs no rdflib
     "lookup": (["lookup", "sciatica"], ("pyoxigraph", "Stemmer"), ("rdflib", "rich", "yaml", *QUERYING, *WRITING)),
     "query loose value": (

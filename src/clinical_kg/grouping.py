@@ -15,7 +15,10 @@ the term the question answers with, and what depends on it alone, such as its ty
 Groups come in the order of their first row in the flat answer (the question's own order, such
 as red flags first), and a page (:mod:`clinical_kg.paging`) counts groups. The flat answer is
 grouped as it comes from the engine, so any store and any query of the catalogue can be grouped
-without a second query (docs/decisions/0009-grouped-answers.md).
+without a second query (docs/decisions/0009-grouped-answers.md). The groups hold the terms
+the engine gave (pyoxigraph's on the default engine), which the result writers read as they
+are; :attr:`GroupedResult.groups`, the Python API's, gives them as rdflib terms, converted when
+first read.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from rdflib.term import Node
+import pyoxigraph as ox
 
 from clinical_kg.errors import QueryError
-from clinical_kg.store import QueryResult, gc_paused
+from clinical_kg.store import QueryResult, from_oxigraph, gc_paused
 
 if TYPE_CHECKING:
     from clinical_kg.paging import Page
@@ -81,7 +84,8 @@ GROUPINGS: dict[str, Grouping] = {
     ),
 }
 
-Row = tuple[Node | None, ...]
+Row = tuple[Any, ...]
+"""A row of terms, rdflib's or pyoxigraph's (None where a variable is unbound)."""
 
 
 @dataclass
@@ -96,19 +100,29 @@ class Group:
 
 @dataclass
 class GroupedResult:
-    """A grouped catalogue answer: ``groups`` in the answer's order, one page of them with paging.
+    """A grouped catalogue answer: its groups in the answer's order, one page of them with paging.
 
-    ``total`` is how many groups the whole answer has, ``offset`` how many come before this page.
-    ``evidence_columns`` name the terms of each evidence row (every flat column but the key's).
+    ``native_groups`` hold the engine's terms (what the result writers read); :attr:`groups` the
+    same groups in rdflib terms. ``total`` is how many groups the whole answer has, ``offset`` how
+    many come before this page. ``evidence_columns`` name the terms of each evidence row (every
+    flat column but the key's).
     """
 
     name: str
     grouping: Grouping
     evidence_columns: tuple[str, ...]
-    groups: list[Group]
+    native_groups: list[Group]
     total: int
     offset: int = 0
     title: str | None = None
+    _rdflib_groups: list[Group] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def groups(self) -> list[Group]:
+        """The groups with rdflib terms (converted when first read; each distinct term once)."""
+        if self._rdflib_groups is None:
+            self._rdflib_groups = _in_rdflib_terms(self.native_groups)
+        return self._rdflib_groups
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -143,14 +157,14 @@ class GroupedResult:
         return records
 
     def __len__(self) -> int:
-        return len(self.groups)
+        return len(self.native_groups)
 
     def __iter__(self) -> Any:
         return iter(self.to_records())
 
     def __repr__(self) -> str:
         by = ", ".join(self.grouping.key)
-        return f"<GroupedResult {self.name}: {len(self.groups)} of {self.total} groups by {by}>"
+        return f"<GroupedResult {self.name}: {len(self)} of {self.total} groups by {by}>"
 
 
 def grouping_of(name: str, variables: list[str]) -> Grouping:
@@ -177,7 +191,7 @@ def group_answer(name: str, answer: QueryResult, page: Page | None = None, title
     groups: dict[Row, Group] = {}
     seen_listed: dict[Row, set[Row]] = {}
     with gc_paused():
-        for row in answer.rows:
+        for row in answer.native_rows:  # the engine's terms: no rdflib terms made for the writers
             key = key_of(row)
             group = groups.get(key)
             if group is None:
@@ -189,7 +203,7 @@ def group_answer(name: str, answer: QueryResult, page: Page | None = None, title
                     seen_listed[key].add(item)
                     group.listed.append(item)
             if basis_at is not None:
-                basis = str(row[basis_at]) if row[basis_at] is not None else "unknown"
+                basis = _text(row[basis_at]) if row[basis_at] is not None else "unknown"
                 if basis not in group.bases:
                     group.bases.append(basis)
             group.evidence.append(evidence_of(row))
@@ -199,6 +213,30 @@ def group_answer(name: str, answer: QueryResult, page: Page | None = None, title
     return GroupedResult(
         name, grouping, tuple(variables[i] for i in evidence_at), ordered[offset:end], len(ordered), offset, title
     )
+
+
+def _text(term: Any) -> str:
+    """A literal's text, whichever library's term it is."""
+    return term.value if isinstance(term, ox.Literal) else str(term)
+
+
+def _in_rdflib_terms(groups: list[Group]) -> list[Group]:
+    """The groups with every pyoxigraph term as an rdflib term (each distinct term converted once)."""
+    known: dict[Any, Any] = {}
+
+    def row(terms: Row) -> Row:
+        out = []
+        for term in terms:
+            if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
+                if term not in known:
+                    known[term] = from_oxigraph(term)
+                term = known[term]
+            out.append(term)
+        return tuple(out)
+
+    with gc_paused():
+        return [Group(row(g.key), [row(item) for item in g.listed], list(g.bases), [row(r) for r in g.evidence])
+                for g in groups]  # fmt: skip
 
 
 def _getter(indexes: list[int]) -> Callable[[Row], Row]:

@@ -545,14 +545,14 @@ def grouped_answer(kg: KnowledgeGraph, index: TermIndex, config: WorkerConfig, n
     headers = {"X-CKG-Total-Groups": str(result.total), "X-CKG-Offset": str(result.offset)}
     if page.limit is not None:
         headers["X-CKG-Limit"] = str(page.limit)
-    groups, truncated = result.groups, None
+    groups, truncated = result.native_groups, None
     if len(groups) > config.max_rows:
         groups, truncated = groups[: config.max_rows], f"max-rows={config.max_rows}"
     count = len(groups)
-    body = GROUPED_WRITERS[writer](replace(result, groups=groups)).encode("utf-8")
+    body = GROUPED_WRITERS[writer](replace(result, native_groups=groups)).encode("utf-8")
     while len(body) > config.max_bytes and count:  # drop groups until it fits
         count = min(count - 1, int(count * config.max_bytes / len(body) * 0.95))
-        body = GROUPED_WRITERS[writer](replace(result, groups=groups[:count])).encode("utf-8")
+        body = GROUPED_WRITERS[writer](replace(result, native_groups=groups[:count])).encode("utf-8")
         truncated = f"max-bytes={config.max_bytes}"
     if truncated:
         headers["X-CKG-Truncated"] = truncated

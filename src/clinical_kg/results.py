@@ -334,7 +334,7 @@ def grouped_csv(result: GroupedResult) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(list(result.columns) + list(result.evidence_columns))
-    for group in result.groups:
+    for group in result.native_groups:
         writer.writerow(_grouped_cells(result, group, _csv_value))
     return out.getvalue()
 
@@ -343,7 +343,7 @@ def grouped_tsv(result: GroupedResult) -> str:
     """A grouped answer as TSV: the layout of :func:`grouped_csv`, terms in N-Triples syntax as
     the SPARQL TSV format writes them, lists joined as :func:`join_list` does."""
     lines = ["\t".join(f"?{v}" for v in list(result.columns) + list(result.evidence_columns))]
-    for group in result.groups:
+    for group in result.native_groups:
         lines.append("\t".join(_grouped_cells(result, group, lambda t: "" if t is None else _tsv_term(t))))
     return "\n".join(lines) + "\n"
 
@@ -360,7 +360,7 @@ def grouped_json(result: GroupedResult) -> str:
         return {name: _json_term(term) for name, term in zip(names, row, strict=True) if term is not None}
 
     groups = []
-    for group in result.groups:
+    for group in result.native_groups:
         item: dict[str, Any] = terms(grouping.key, group.key)
         if grouping.listed:
             item[f"{grouping.listed[0]}s"] = [terms(grouping.listed, listed) for listed in group.listed]
@@ -384,7 +384,7 @@ def grouped_table(result: GroupedResult, title: str | None = None, width: int | 
     evidence = _Cells(list(result.evidence_columns))
     headers = key.headers + [f"{h}s" for h in listed.headers] + ["basis", "evidence"]
     rows = []
-    for group in result.groups:
+    for group in result.native_groups:
         cells = key.cells(group.key)
         lists = [listed.cells(item) for item in group.listed]
         cells += ["\n".join(item[k] for item in lists) for k in range(len(listed.headers))]
@@ -392,9 +392,9 @@ def grouped_table(result: GroupedResult, title: str | None = None, width: int | 
         cells.append("\n".join(_evidence_text(evidence.headers, evidence.cells(row)) for row in group.evidence))
         rows.append(cells)
     noun = grouping.key[0]
-    count = sum(len(group.evidence) for group in result.groups)
-    plural = "s" if len(result.groups) != 1 else ""
-    footer = f"{len(result.groups)} {noun}{plural} (groups), {count} evidence row{'s' if count != 1 else ''}"
+    count = sum(len(group.evidence) for group in result.native_groups)
+    plural = "s" if len(result) != 1 else ""
+    footer = f"{len(result)} {noun}{plural} (groups), {count} evidence row{'s' if count != 1 else ''}"
     return _render(headers, rows, title, width, True, footer)
 
 

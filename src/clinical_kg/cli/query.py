@@ -80,7 +80,7 @@ def query_command(name: str, params: tuple[str, ...], fmt: str, grouped: bool, l
     if grouped:
         click.echo(GROUPED_WRITERS[fmt](result), nl=False)
         paged = limit is not None or offset > 0
-        items, count = "groups", len(result.groups)
+        items, count = "groups", len(result)
     else:
         click.echo(format_result(result, fmt) if fmt != "table" else to_table(result, title=result.title), nl=False)
         paged = result.total is not None
