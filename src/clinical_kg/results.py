@@ -134,10 +134,15 @@ def compact(term: Node | ox.NamedNode | ox.BlankNode | ox.Literal | None) -> str
         return ""
     kind, value, _language, _datatype = term_parts(term)
     if kind == "uri":
-        return curie(value) or f"<{value}>"
+        return compact_iri(value)
     if kind == "bnode":
         return f"_:{value}"
     return value
+
+
+def compact_iri(iri: str) -> str:
+    """An IRI given as text, for people: its CURIE for known namespaces, else the IRI in angle brackets."""
+    return curie(iri) or f"<{iri}>"
 
 
 def fit_widths(natural: list[int], floors: list[int], available: int, weights: list[int]) -> list[int]:

@@ -16,7 +16,7 @@ import pyoxigraph as ox
 
 from clinical_kg.errors import AmbiguousTermError, TermTypeError, UnknownTermError
 from clinical_kg.namespaces import prefix_map
-from clinical_kg.results import compact
+from clinical_kg.results import compact_iri
 from clinical_kg.store import KnowledgeGraph
 
 if TYPE_CHECKING:
@@ -153,11 +153,6 @@ class Match:
     how: str
 
 
-def _compact_iri(iri: str) -> str:
-    """An IRI given as text for people: its CURIE, or the IRI in angle brackets."""
-    return compact(ox.NamedNode(iri))
-
-
 def _closure(cls: str, supers: dict[str, set[str]]) -> set[str]:
     """The class and every class above it (``rdfs:subClassOf*``)."""
     found, todo = {cls}, [cls]
@@ -234,7 +229,7 @@ class TermIndex:
     def describe(self, iri: str) -> tuple[str, str]:
         """(preferred label, type) of an entity (its IRI, as text or a term), for messages and lookup output."""
         iri = str(iri)
-        return self.label.get(iri) or _compact_iri(iri), ", ".join(sorted(self.types.get(iri, ()))) or "?"
+        return self.label.get(iri) or compact_iri(iri), ", ".join(sorted(self.types.get(iri, ()))) or "?"
 
     def lookup(self, text: str, limit: int = 10) -> list[Match]:
         """Entities whose label, synonym or code is ``text``, or whose label or synonym holds its words.
@@ -261,12 +256,12 @@ class TermIndex:
         iri = self._iri(text)
         if iri is not None:
             label, kind = self.describe(iri)
-            found[iri] = Match(iri, label, kind, _compact_iri(iri), "identifier")
+            found[iri] = Match(iri, label, kind, compact_iri(iri), "identifier")
         retired = self._retired(text)
         if retired is not None:
             old, iri = retired
             label, kind = self.describe(iri)
-            found[iri] = Match(iri, label, kind, _compact_iri(old), "retired identifier, replaced by this")
+            found[iri] = Match(iri, label, kind, compact_iri(old), "retired identifier, replaced by this")
         add([key] if key in self.by_key else [], "exact")
         exact = [m.iri for m in found.values()]
         if exact:
@@ -384,10 +379,10 @@ class TermIndex:
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
-            listing = "; ".join(f"{_compact_iri(c)} ({self.describe(c)[0]}, {self.describe(c)[1]})" for c in candidates)
+            listing = "; ".join(f"{compact_iri(c)} ({self.describe(c)[0]}, {self.describe(c)[1]})" for c in candidates)
             raise AmbiguousTermError(
                 f"{parameter}={text!r} names several entities: {listing}",
-                hint="give the CURIE of the one you mean, e.g. " + _compact_iri(candidates[0]),
+                hint="give the CURIE of the one you mean, e.g. " + compact_iri(candidates[0]),
             )
         close = [m.label for m in self.lookup(text, limit=5) if m.how != "identifier"]
         hint = (
@@ -413,7 +408,7 @@ class TermIndex:
 
     def _wrong_type(self, text: str, parameter: str, found: str, expected: str) -> None:
         label, kind = self.describe(found)
-        wanted = self.class_labels.get(expected, _compact_iri(expected))
+        wanted = self.class_labels.get(expected, compact_iri(expected))
         similar = [m.label for m in self.lookup(text, limit=20) if expected in self.classes[m.iri]][:5]
         hint = (
             f"{wanted} entities with a similar name: {', '.join(similar)}"
@@ -421,7 +416,7 @@ class TermIndex:
             else (f"`ckg lookup` lists entities with their type; {parameter} needs a {wanted}")
         )
         raise TermTypeError(
-            f"{parameter}={text!r} names {_compact_iri(found)} ({label}), a {kind}, not a {wanted}",
+            f"{parameter}={text!r} names {compact_iri(found)} ({label}), a {kind}, not a {wanted}",
             hint=hint,
             entity=found,
             similar=bool(similar),

@@ -170,6 +170,8 @@ def lookup_command(text: str, limit: int) -> None:
       ckg lookup "back spasm"
       ckg lookup HP:0011868
     """
+    from clinical_kg.results import compact_iri
+
     matches = open_api().index.lookup(text, limit=limit)  # IRIs as text: rdflib is not loaded
     if not matches:
         raise InputError(f"nothing in the graph is called {text!r}", hint="try a shorter or more common word")
@@ -189,6 +191,7 @@ def stats_command(as_json: bool) -> None:
     Example:
       ckg stats
     """
+    from clinical_kg.results import compact_iri
 
     kg = open_api()
     figures = kg.stats()
@@ -212,12 +215,3 @@ def stats_command(as_json: bool) -> None:
     for hub in network["hubs"]:
         iri = hub["entity"]
         click.echo(f"  {compact_iri(iri):40} {labels.get(iri, ''):40} {hub['degree']}")
-
-
-def compact_iri(value: str) -> str:
-    """A CURIE for an IRI given as a string."""
-    import pyoxigraph as ox
-
-    from clinical_kg.results import compact
-
-    return compact(ox.NamedNode(value))
