@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from clinical_kg.errors import QueryError
-from clinical_kg.store import QueryResult, from_oxigraph, gc_paused
+from clinical_kg.store import QueryResult, converted_once, from_oxigraph, gc_paused
 
 if TYPE_CHECKING:
     from clinical_kg.paging import Page
@@ -220,19 +220,18 @@ def _text(term: Any) -> str:
     return term.value if isinstance(term, ox.Literal) else str(term)
 
 
+def _as_rdflib(term: Any) -> Any:
+    """A pyoxigraph term as rdflib's; an rdflib term as it is."""
+    return from_oxigraph(term) if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal) else term
+
+
 def _in_rdflib_terms(groups: list[Group]) -> list[Group]:
-    """The groups with every pyoxigraph term as an rdflib term (each distinct term converted once)."""
-    known: dict[Any, Any] = {}
+    """The groups with every pyoxigraph term as an rdflib term (each distinct term converted once;
+    the memory engine's terms are rdflib's already)."""
+    once = converted_once(_as_rdflib)
 
     def row(terms: Row) -> Row:
-        out = []
-        for term in terms:
-            if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
-                if term not in known:
-                    known[term] = from_oxigraph(term)
-                term = known[term]
-            out.append(term)
-        return tuple(out)
+        return tuple(map(once, terms))
 
     with gc_paused():
         return [Group(row(g.key), [row(item) for item in g.listed], list(g.bases), [row(r) for r in g.evidence])

@@ -117,8 +117,9 @@ class QueryResult:
         return [dict(zip(self.variables, row, strict=True)) for row in self.rows]
 
 
-def _converted(rows: list[tuple[Any, ...]], convert: Callable[[Any], Any]) -> list[tuple[Any, ...]]:
-    """``rows`` with every term converted, each distinct term once (rows repeat terms)."""
+def converted_once(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` remembering what it gave for each term, so that terms repeated across rows are
+    converted once (None stays None)."""
     done: dict[object, object] = {None: None}
 
     def once(term: object) -> object:
@@ -127,6 +128,12 @@ def _converted(rows: list[tuple[Any, ...]], convert: Callable[[Any], Any]) -> li
             found = done[term] = convert(term)
         return found
 
+    return once
+
+
+def _converted(rows: list[tuple[Any, ...]], convert: Callable[[Any], Any]) -> list[tuple[Any, ...]]:
+    """``rows`` with every term converted, each distinct term once (rows repeat terms)."""
+    once = converted_once(convert)
     with gc_paused():
         return [tuple(once(term) for term in row) for row in rows]
 
